@@ -1,0 +1,189 @@
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "diag.h"
+
+const char conf_unknown_key[] = "unknown key";
+
+const char *conf_path(const char *flag_path)
+{
+	if (flag_path)
+		return flag_path;
+	const char *env = getenv("QSPIPE_CONF");
+	return env && *env ? env : NULL;
+}
+
+struct loading {
+	const char *section;
+	conf_key_fn fn;
+	void *tool;
+	FILE *file;
+	unsigned long lineno;
+	unsigned long overlong_line;	/* first line longer than inih takes */
+	char *line;
+	size_t linecap;
+	char why[256];			/* the first complaint, for the line ini_parse names */
+};
+
+/* Feeds inih one line at a time, noticing the lines it would silently cut. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct loading *ld = stream;
+	ssize_t n = getline(&ld->line, &ld->linecap, ld->file);
+	if (n < 0)
+		return NULL;
+	ld->lineno++;
+	if (n > num - 1) {
+		if (!ld->overlong_line)
+			ld->overlong_line = ld->lineno;
+		n = num - 2;
+		ld->line[n++] = '\n';
+	}
+	memcpy(str, ld->line, (size_t)n);
+	str[n] = 0;
+	return str;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct loading *ld = user;
+	const char *why = NULL;
+	if (!*section)
+		why = "key outside any [section]";
+	else if (strcmp(section, ld->section))
+		return 1;
+	else if (!strcmp(key, "enable")) {
+		int on;
+		why = conf_bool(value, &on) ? "enable: not yes or no" : NULL;
+	} else {
+		why = ld->fn(ld->tool, key, value);
+		if (why == conf_unknown_key) {
+			snprintf(ld->why, sizeof ld->why, "unknown key '%s' in [%s]", key, section);
+			return 0;
+		}
+	}
+	if (!why)
+		return 1;
+	if (!ld->why[0])
+		snprintf(ld->why, sizeof ld->why, "%s: %s", key, why);
+	return 0;
+}
+
+int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool)
+{
+	if (!path)
+		return 0;
+	struct loading ld = { .section = section, .fn = fn, .tool = tool };
+	ld.file = fopen(path, "r");
+	if (!ld.file) {
+		warnsys("config %s", path);
+		return -1;
+	}
+	int bad_line = ini_parse_stream(read_line, &ld, on_key, &ld);
+	int read_err = ferror(ld.file);
+	fclose(ld.file);
+	free(ld.line);
+	if (read_err) {
+		warnx("config %s: read error", path);
+		return -1;
+	}
+	if (ld.overlong_line && (bad_line <= 0 || ld.overlong_line <= (unsigned long)bad_line)) {
+		warnx("%s:%lu: line longer than %d bytes (continue a long value on indented lines)",
+		      path, ld.overlong_line, INI_MAX_LINE - 2);
+		return -1;
+	}
+	if (bad_line > 0) {
+		warnx("%s:%d: %s", path, bad_line, ld.why[0] ? ld.why : "not a [section], key = value or comment");
+		return -1;
+	}
+	if (bad_line < 0) {
+		warnx("config %s: inih could not parse it (%d)", path, bad_line);
+		return -1;
+	}
+	return 0;
+}
+
+int conf_bool(const char *value, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+		if (!strcasecmp(value, yes[i]))
+			return *out = 1, 0;
+		if (!strcasecmp(value, no[i]))
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+int conf_ulong(const char *value, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	if (*value < '0' || *value > '9')
+		return -1;
+	unsigned long v = strtoul(value, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int conf_seconds(const char *value, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(v) || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+const char *conf_words(const char *value,
+		       const char *(*fn)(void *ctx, const char *word, size_t n), void *ctx)
+{
+	const char *p = value;
+	for (;;) {
+		p += strspn(p, " \t");
+		if (!*p)
+			return NULL;
+		size_t n = strcspn(p, " \t");
+		const char *why = fn(ctx, p, n);
+		if (why)
+			return why;
+		p += n;
+	}
+}
+
+int conf_read_secret(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) && S_ISREG(st.st_mode))
+		warnx("%s holds a secret but others may read it (chmod 600 it)", path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	int err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (err) {
+		free(line);
+		errno = err;
+		return -1;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	buf_reset(out);
+	buf_add(out, line, n > 0 ? (size_t)n : 0);
+	free(line);
+	return 0;
+}

@@ -1,0 +1,96 @@
+#include "json.h"
+
+size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned min;
+	unsigned cp;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static const char hexdigits[] = "0123456789abcdef";
+
+void json_escape(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	buf_reserve(out, n + 2);
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		buf_add(out, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		if (*p >= 0x80) {
+			size_t len = utf8_len(p, (size_t)(end - p));
+			if (len)
+				buf_add(out, p, len);
+			else
+				buf_add(out, "\xef\xbf\xbd", 3);
+			p += len ? len : 1;
+			continue;
+		}
+		char esc[6] = { '\\', 'u', '0', '0', hexdigits[*p >> 4], hexdigits[*p & 15] };
+		switch (*p) {
+		case '"': buf_add(out, "\\\"", 2); break;
+		case '\\': buf_add(out, "\\\\", 2); break;
+		case '\n': buf_add(out, "\\n", 2); break;
+		case '\r': buf_add(out, "\\r", 2); break;
+		case '\t': buf_add(out, "\\t", 2); break;
+		default: buf_add(out, esc, 6);
+		}
+		p++;
+	}
+}
+
+void json_string(struct buf *out, const char *s, size_t n)
+{
+	buf_addc(out, '"');
+	json_escape(out, s, n);
+	buf_addc(out, '"');
+}
+
+int json_event(struct buf *out, const struct event *ev, struct buf *scratch)
+{
+	size_t mark = out->n;
+	char sep = '{';
+	for (int i = 0; i < NFIELDS; i++) {
+		if (!ev->f[i].n)
+			continue;
+		buf_reset(scratch);
+		if (tsv_unescape(scratch, ev->f[i].p, ev->f[i].n, NULL) < 0) {
+			out->n = mark;
+			return -1;
+		}
+		buf_addc(out, sep);
+		sep = ',';
+		buf_addc(out, '"');
+		buf_adds(out, tsv_field_names[i]);
+		buf_add(out, "\":", 2);
+		json_string(out, scratch->p, scratch->n);
+	}
+	if (sep == '{')
+		buf_addc(out, '{');
+	buf_addc(out, '}');
+	return 0;
+}

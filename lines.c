@@ -1,0 +1,103 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "lines.h"
+
+/* Room for a whole maximal line plus a block read behind it. */
+#define LINES_BUF (LINES_MAX + 64 * 1024)
+
+void lines_init(struct lines *lr, int fd, void (*before_read)(void *), void *ctx)
+{
+	*lr = (struct lines){ .fd = fd, .before_read = before_read, .ctx = ctx };
+	lr->buf = malloc(LINES_BUF);
+	if (!lr->buf)
+		die(1, "allocating a %d-byte input buffer: out of memory", LINES_BUF);
+}
+
+void lines_free(struct lines *lr)
+{
+	free(lr->buf);
+	lr->buf = NULL;
+}
+
+int lines_buffered(const struct lines *lr)
+{
+	return memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
+}
+
+/* Reads more input behind what is buffered; returns as lines_next does, LINES_OK on data. */
+static int fill(struct lines *lr)
+{
+	if (lr->start > 0) {
+		memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+		lr->end -= lr->start;
+		lr->start = 0;
+	}
+	if (lr->before_read)
+		lr->before_read(lr->ctx);
+	ssize_t r = read(lr->fd, lr->buf + lr->end, LINES_BUF - lr->end);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? LINES_AGAIN : LINES_ERR;
+	if (r == 0) {
+		lr->eof = 1;
+		return LINES_EOF;
+	}
+	lr->end += (size_t)r;
+	return LINES_OK;
+}
+
+/* Drops input up to and including the next LF: the rest of an overlong line. */
+static int skip_rest(struct lines *lr)
+{
+	for (;;) {
+		char *lf = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+		if (lf) {
+			lr->start = (size_t)(lf + 1 - lr->buf);
+			lr->overlong = 0;
+			return LINES_OK;
+		}
+		lr->start = lr->end;
+		int r = fill(lr);
+		if (r != LINES_OK)
+			return r;
+	}
+}
+
+int lines_next(struct lines *lr, char **line, size_t *len)
+{
+	if (lr->overlong) {
+		int r = skip_rest(lr);
+		if (r != LINES_OK)
+			return r;
+	}
+	size_t seen = 0;	/* bytes after start known to hold no LF */
+	for (;;) {
+		char *from = lr->buf + lr->start + seen;
+		char *lf = memchr(from, '\n', lr->end - lr->start - seen);
+		if (lf) {
+			*line = lr->buf + lr->start;
+			*len = (size_t)(lf - *line);
+			lr->start = (size_t)(lf + 1 - lr->buf);
+			lr->lineno++;
+			return LINES_OK;
+		}
+		seen = lr->end - lr->start;
+		if (seen >= LINES_MAX || (lr->eof && seen)) {
+			/* Overlong, or the last line without LF: hand out what there is. */
+			*line = lr->buf + lr->start;
+			*len = seen < LINES_MAX ? seen : LINES_MAX;
+			lr->overlong = seen >= LINES_MAX;
+			lr->start += *len;
+			lr->lineno++;
+			return LINES_OK;
+		}
+		if (lr->eof)
+			return LINES_EOF;
+		int r = fill(lr);
+		if (r == LINES_ERR || r == LINES_AGAIN)
+			return r;
+	}
+}

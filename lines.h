@@ -1,0 +1,34 @@
+/* lines: reads LF-terminated lines from a file descriptor in large blocks, without copying. */
+#ifndef LINES_H
+#define LINES_H
+#include <stddef.h>
+
+/* Longest line kept whole: a 65,507-byte datagram escaped (4 bytes a byte at most) with its
+ * framing fits. A longer line is returned cut, with `overlong` set, and its rest skipped. */
+#define LINES_MAX (1024 * 1024)
+
+struct lines {
+	int fd;
+	char *buf;
+	size_t start, end;
+	int eof;
+	unsigned long lineno;	/* of the line last returned, from 1 */
+	int overlong;		/* the line last returned was longer than LINES_MAX */
+	/* Called before every read(2) that may block: where a tool flushes its output, so that
+	 * output goes out once per batch of input and never waits for the next one. */
+	void (*before_read)(void *ctx);
+	void *ctx;
+};
+
+enum { LINES_ERR = -1, LINES_EOF = 0, LINES_OK = 1, LINES_AGAIN = 2 };
+
+void lines_init(struct lines *lr, int fd, void (*before_read)(void *), void *ctx);
+void lines_free(struct lines *lr);
+/* LINES_OK with *line (not NUL-terminated, valid until the next call) and *len without the LF;
+ * LINES_EOF (a last line without LF is still returned first); LINES_AGAIN when fd is
+ * non-blocking and has nothing more now; LINES_ERR with errno set (EINTR included). */
+int lines_next(struct lines *lr, char **line, size_t *len);
+/* Whether a complete line is already buffered (no read needed to return it). */
+int lines_buffered(const struct lines *lr);
+
+#endif

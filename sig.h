@@ -1,0 +1,15 @@
+/* sig: the signals of DESIGN.md 6, turned into flags the main loop reads. */
+#ifndef SIG_H
+#define SIG_H
+#include <signal.h>
+
+/* Set by the handlers; a tool clears the ones it has acted on. Installed without SA_RESTART,
+ * so a blocking read or poll returns EINTR and the loop sees the flag at once. */
+extern volatile sig_atomic_t sig_term;	/* SIGTERM or SIGINT */
+extern volatile sig_atomic_t sig_hup;
+extern volatile sig_atomic_t sig_usr1;
+
+/* Installs the handlers and ignores SIGPIPE (a closed output is an EPIPE write error). */
+void sig_setup(void);
+
+#endif

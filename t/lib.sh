@@ -1,0 +1,147 @@
+# Shared helpers for the t/NNNN-*.t tests: TAP output, temporary files, processes started by the
+# test and stopped by PID, bounded waits, free loopback ports, a private mosquitto broker.
+# A test sources it, calls the helpers, and ends with `done_testing`.
+
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+PATH=$top:$PATH
+export PATH
+unset QSPIPE_CONF
+T=$(mktemp -d "${TMPDIR:-/tmp}/qspipe-test.XXXXXX")
+t_count=0
+t_failed=0
+: >"$T/.pids"
+
+cleanup() {
+	local pid
+	while read -r pid; do
+		kill "$pid" 2>/dev/null && stop_pid "$pid" 2>/dev/null
+	done <"$T/.pids"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+pass() { t_count=$((t_count + 1)); echo "ok $t_count - $1"; }
+fail() { t_count=$((t_count + 1)); t_failed=$((t_failed + 1)); echo "not ok $t_count - $1"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
+skip() { t_count=$((t_count + 1)); echo "ok $t_count # skip $1"; }
+
+# ok DESCRIPTION COMMAND...: passes when the command exits 0.
+ok() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; diag "command failed: $*"; fi
+}
+
+# is GOT EXPECTED DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		diag "got:" "$1" "expected:" "$2"
+	fi
+}
+
+# is_file GOT_FILE EXPECTED_FILE DESCRIPTION: byte-for-byte comparison, with a diff on failure.
+is_file() {
+	if cmp -s "$1" "$2"; then
+		pass "$3"
+	else
+		fail "$3"
+		diff -u "$2" "$1" 2>&1 | head -40 | sed 's/^/# /' >&2
+	fi
+}
+
+# like TEXT EXTENDED_REGEX DESCRIPTION
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		pass "$3"
+	else
+		fail "$3"
+		diag "got:" "$1" "expected to match: $2"
+	fi
+}
+
+done_testing() {
+	echo "1..$t_count"
+	[ "$t_failed" -eq 0 ]
+	exit
+}
+
+# bg COMMAND...: starts a process in the background, stopped at the end of the test; its PID is
+# in $BG_PID.
+bg() {
+	"$@" &
+	BG_PID=$!
+	echo "$BG_PID" >>"$T/.pids"
+}
+
+# stop_pid PID [SIGNAL]: sends the signal (TERM) and waits at most 5 s, then KILLs.
+stop_pid() {
+	local pid=$1 sig=${2:-TERM} i
+	kill "-$sig" "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# wait_for SECONDS COMMAND...: polls until the command succeeds; fails after SECONDS.
+wait_for() {
+	local deadline=$(($(date +%s%N) / 1000000 + ${1%.*} * 1000))
+	shift
+	until "$@"; do
+		[ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# free_port [tcp|udp]: a port on 127.0.0.1 nothing listens on now.
+free_port() {
+	python3 - "${1:-tcp}" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# lines_in FILE: number of lines (0 when the file is missing).
+lines_in() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
+
+# start_mosquitto [CONF_LINES]: a private broker on a free loopback port, in $MQTT_PORT and
+# $MQTT_PID. Extra configuration lines (auth, TLS) may be given; the listener line is ours.
+start_mosquitto() {
+	command -v mosquitto >/dev/null || { echo "Bail out! mosquitto is not installed (make deps)"; exit 1; }
+	MQTT_PORT=${MQTT_PORT_FIXED:-$(free_port)}
+	{
+		echo "listener $MQTT_PORT 127.0.0.1"
+		echo "persistence false"
+		echo "max_queued_messages 0"
+		echo "max_inflight_messages 0"
+		printf '%s\n' "${1:-allow_anonymous true}"
+	} >"$T/mosquitto.conf"
+	bg mosquitto -c "$T/mosquitto.conf" 2>>"$T/mosquitto.log"
+	MQTT_PID=$BG_PID
+	wait_for 10 tcp_open "$MQTT_PORT" || { echo "Bail out! mosquitto did not start"; cat "$T/mosquitto.log" >&2; exit 1; }
+}
+
+# json_lines FILE: every line of FILE is one valid JSON value.
+json_lines() {
+	python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1], "rb"), 1):
+    try:
+        json.loads(line)
+    except Exception as e:
+        sys.exit("line %d: %s" % (n, e))
+' "$1"
+}

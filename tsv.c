@@ -1,0 +1,267 @@
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tsv.h"
+
+const char *const tsv_field_names[NFIELDS] = {
+	"time", "event", "host", "user_dir", "user_id", "app_id", "app_name", "task_id",
+	"task_name", "exec_id", "level", "logger", "origin", "context", "message", "source",
+};
+
+int tsv_field_index(const char *name, size_t n)
+{
+	for (int i = 0; i < NFIELDS; i++)
+		if (strlen(tsv_field_names[i]) == n && !memcmp(tsv_field_names[i], name, n))
+			return i;
+	return -1;
+}
+
+void tsv_header(struct buf *out)
+{
+	buf_addc(out, '#');
+	for (int i = 0; i < NFIELDS; i++) {
+		if (i)
+			buf_addc(out, '\t');
+		buf_adds(out, tsv_field_names[i]);
+	}
+}
+
+/* Control bytes, DEL and the backslash. */
+const unsigned char tsv_escape_needed[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['\\'] = 1, [0x7f] = 1,
+};
+
+static const char hexdigits[] = "0123456789abcdef";
+
+void tsv_escape(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	buf_reserve(out, n);
+	while (p < end) {
+		const unsigned char *run = p;
+		while (p < end && !tsv_escape_needed[*p])
+			p++;
+		buf_add(out, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		char esc[4] = { '\\', 0, 0, 0 };
+		size_t len = 2;
+		switch (*p) {
+		case '\\': esc[1] = '\\'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		default:
+			esc[1] = 'x';
+			esc[2] = hexdigits[*p >> 4];
+			esc[3] = hexdigits[*p & 15];
+			len = 4;
+		}
+		buf_add(out, esc, len);
+		p++;
+	}
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes the escape at s[0] == '\\'; returns its length, or 0 when malformed. */
+static size_t unescape_one(const char *s, size_t left, char *byte)
+{
+	if (left < 2)
+		return 0;
+	switch (s[1]) {
+	case '\\': *byte = '\\'; return 2;
+	case 't': *byte = '\t'; return 2;
+	case 'n': *byte = '\n'; return 2;
+	case 'r': *byte = '\r'; return 2;
+	case 'x': {
+		if (left < 4)
+			return 0;
+		int hi = hexval((unsigned char)s[2]), lo = hexval((unsigned char)s[3]);
+		if (hi < 0 || lo < 0)
+			return 0;
+		*byte = (char)(hi << 4 | lo);
+		return 4;
+	}
+	default:
+		return 0;
+	}
+}
+
+int tsv_unescape(struct buf *out, const char *s, size_t n, size_t *bad)
+{
+	size_t i = 0;
+	buf_reserve(out, n);
+	while (i < n) {
+		const char *bs = memchr(s + i, '\\', n - i);
+		size_t run = bs ? (size_t)(bs - (s + i)) : n - i;
+		buf_add(out, s + i, run);
+		i += run;
+		if (i == n)
+			break;
+		char byte;
+		size_t len = unescape_one(s + i, n - i, &byte);
+		if (!len) {
+			if (bad)
+				*bad = i;
+			return -1;
+		}
+		buf_addc(out, byte);
+		i += len;
+	}
+	return 0;
+}
+
+int tsv_check(const char *s, size_t n, size_t *bad)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		if (!tsv_escape_needed[c]) {
+			i++;
+			continue;
+		}
+		char byte;
+		size_t len = c == '\\' ? unescape_one(s + i, n - i, &byte) : 0;
+		if (!len) {
+			if (bad)
+				*bad = i;
+			return -1;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+size_t tsv_split(const char *line, size_t n, struct slice *f, size_t max)
+{
+	size_t count = 0;
+	const char *p = line, *end = line + n;
+	for (;;) {
+		const char *tab = memchr(p, '\t', (size_t)(end - p));
+		const char *stop = tab ? tab : end;
+		if (count < max)
+			f[count] = (struct slice){ p, (size_t)(stop - p) };
+		count++;
+		if (!tab)
+			return count;
+		p = tab + 1;
+	}
+}
+
+static int digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Length of YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z at s, or 0. */
+static size_t time_len(const char *s, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+	if (n < sizeof shape)
+		return 0;
+	for (i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] == 'd' ? !digits(s + i, 1) : s[i] != shape[i])
+			return 0;
+	if (s[i] == '.') {
+		size_t start = ++i;
+		while (i < n && i - start < 9 && digits(s + i, 1))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	return i < n && s[i] == 'Z' ? i + 1 : 0;
+}
+
+size_t tsv_framed_time_len(const char *line, size_t n)
+{
+	size_t len = time_len(line, n);
+	return len && len < n && line[len] == '\t' ? len : 0;
+}
+
+int tsv_parse_framed(const char *line, size_t n, struct framed *fr)
+{
+	if (!tsv_framed_time_len(line, n)) {
+		*fr = (struct framed){ .payload = { line, n } };
+		return 0;
+	}
+	struct slice f[4];
+	if (tsv_split(line, n, f, 4) != 4)
+		return -1;
+	*fr = (struct framed){ f[0], f[1], f[2], f[3] };
+	return 1;
+}
+
+void tsv_format_time(struct timecache *cache, char out[RFC3339_LEN + 1], const struct timespec *ts)
+{
+	if (ts->tv_sec != cache->sec || !cache->text[0]) {
+		struct tm tm;
+		gmtime_r(&ts->tv_sec, &tm);
+		strftime(cache->text, sizeof cache->text, "%Y-%m-%dT%H:%M:%S", &tm);
+		cache->sec = ts->tv_sec;
+	}
+	memcpy(out, cache->text, 19);
+	long us = ts->tv_nsec / 1000;
+	out[19] = '.';
+	for (int i = 25; i >= 20; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	out[26] = 'Z';
+	out[27] = 0;
+}
+
+static int num(const char *s, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int tsv_parse_time(const char *s, size_t n, struct timespec *ts)
+{
+	size_t len = time_len(s, n);
+	if (!len || len != n)
+		return -1;
+	struct tm tm = {
+		.tm_year = num(s, 4) - 1900, .tm_mon = num(s + 5, 2) - 1, .tm_mday = num(s + 8, 2),
+		.tm_hour = num(s + 11, 2), .tm_min = num(s + 14, 2), .tm_sec = num(s + 17, 2),
+	};
+	if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	long nsec = 0;
+	size_t i = 19;
+	if (s[i] == '.') {
+		size_t frac = 0;
+		for (i++; s[i] != 'Z'; i++, frac++)
+			nsec = nsec * 10 + (s[i] - '0');
+		for (; frac < 9; frac++)
+			nsec *= 10;
+	}
+	ts->tv_sec = timegm(&tm);
+	ts->tv_nsec = nsec;
+	return 0;
+}
+
+int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfields)
+{
+	size_t count = tsv_split(line, n, ev->f, NFIELDS);
+	if (nfields)
+		*nfields = count;
+	return count == NFIELDS ? 0 : -1;
+}

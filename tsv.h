@@ -1,0 +1,68 @@
+/* tsv: the line formats of DESIGN.md: escaping (1.), framed lines (2.) and events (3.). */
+#ifndef TSV_H
+#define TSV_H
+#include <stddef.h>
+#include <time.h>
+
+#include "buf.h"
+
+/* A view into a line; never owns its bytes. */
+struct slice {
+	const char *p;
+	size_t n;
+};
+
+enum field {
+	F_TIME, F_EVENT, F_HOST, F_USER_DIR, F_USER_ID, F_APP_ID, F_APP_NAME, F_TASK_ID,
+	F_TASK_NAME, F_EXEC_ID, F_LEVEL, F_LOGGER, F_ORIGIN, F_CONTEXT, F_MESSAGE, F_SOURCE,
+	NFIELDS
+};
+extern const char *const tsv_field_names[NFIELDS];
+/* The column's index for its DESIGN.md name, or -1. */
+int tsv_field_index(const char *name, size_t n);
+/* "#time\tevent\t...\tsource" without the LF. */
+void tsv_header(struct buf *out);
+
+/* 1 if the byte must be escaped (TAB, LF, CR, backslash, other 0x00-0x1f, 0x7f). */
+extern const unsigned char tsv_escape_needed[256];
+/* Appends s escaped. */
+void tsv_escape(struct buf *out, const char *s, size_t n);
+/* Appends s decoded; returns 0, or -1 with *bad at the offset of a malformed escape. */
+int tsv_unescape(struct buf *out, const char *s, size_t n, size_t *bad);
+/* Whether s holds only well-formed escapes and no raw control bytes; -1 as above. */
+int tsv_check(const char *s, size_t n, size_t *bad);
+
+/* Splits line at TABs into at most max slices; returns how many fields the line has (which may
+ * be more than max: only the first max are stored). */
+size_t tsv_split(const char *line, size_t n, struct slice *f, size_t max);
+
+/* Length of a framed line's TIME field (YYYY-MM-DDTHH:MM:SS(.f{1,9})?Z) when line starts with
+ * one followed by a TAB; 0 when the line is bare. */
+size_t tsv_framed_time_len(const char *line, size_t n);
+
+/* A framed line: its four fields, still escaped. */
+struct framed {
+	struct slice time, source, port, payload;
+};
+/* 1 framed, 0 bare (payload set to the whole line), -1 framed-looking but not 4 fields. */
+int tsv_parse_framed(const char *line, size_t n, struct framed *fr);
+
+/* RFC 3339 UTC with microseconds: 2026-11-20T23:52:15.123456Z (27 bytes). */
+#define RFC3339_LEN 27
+/* The date and time of day change once a second: a caller formatting many times keeps one. */
+struct timecache {
+	time_t sec;
+	char text[20];
+};
+void tsv_format_time(struct timecache *cache, char out[RFC3339_LEN + 1], const struct timespec *ts);
+/* Parses what tsv_framed_time_len accepts; 0 ok, -1 not a time. */
+int tsv_parse_time(const char *s, size_t n, struct timespec *ts);
+
+/* An event line split into its 16 escaped columns. */
+struct event {
+	struct slice f[NFIELDS];
+};
+/* 0 ok; -1 when the line has not exactly 16 columns (*nfields tells how many it has). */
+int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfields);
+
+#endif
