@@ -62,5 +62,22 @@ uninstall:
 
 clean:
 	rm -f $(TOOLS) qsroute qsmqtt qsslack *.o .build-flags
+	rm -rf fuzz/bin fuzz/out
 
-.PHONY: all deps check install uninstall clean FORCE
+# libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
+FUZZ_TARGETS = escape line json tmpl conf
+FUZZ_SECONDS ?= 20
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
+FUZZ_COMMON = buf.c diag.c tsv.c json.c tmpl.c conf.c fuzz/jsoncheck.c
+
+fuzz/bin/%: fuzz/fuzz-%.c $(FUZZ_COMMON) *.h fuzz/*.h
+	@mkdir -p fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS) -o $@ $< $(FUZZ_EXTRA) $(FUZZ_COMMON) $(INIH_LIBS)
+
+fuzz:
+	scripts/deps build fuzz
+	$(MAKE) $(FUZZ_TARGETS:%=fuzz/bin/%)
+	scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+.PHONY: all deps check install uninstall clean fuzz FORCE

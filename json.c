@@ -32,6 +32,8 @@ static const char hexdigits[] = "0123456789abcdef";
 
 void json_escape(struct buf *out, const char *s, size_t n)
 {
+	if (!n)		/* s may be an empty buf's NULL */
+		return;
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	buf_reserve(out, n + 2);
 	while (p < end) {
