@@ -56,7 +56,7 @@ static int skip_rest(struct lines *lr)
 		char *lf = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
 		if (lf) {
 			lr->start = (size_t)(lf + 1 - lr->buf);
-			lr->overlong = 0;
+			lr->skipping = 0;
 			return LINES_OK;
 		}
 		lr->start = lr->end;
@@ -68,7 +68,8 @@ static int skip_rest(struct lines *lr)
 
 int lines_next(struct lines *lr, char **line, size_t *len)
 {
-	if (lr->overlong) {
+	lr->overlong = 0;
+	if (lr->skipping) {
 		int r = skip_rest(lr);
 		if (r != LINES_OK)
 			return r;
@@ -82,6 +83,10 @@ int lines_next(struct lines *lr, char **line, size_t *len)
 			*len = (size_t)(lf - *line);
 			lr->start = (size_t)(lf + 1 - lr->buf);
 			lr->lineno++;
+			if (*len > LINES_MAX) {
+				*len = LINES_MAX;
+				lr->overlong = 1;
+			}
 			return LINES_OK;
 		}
 		seen = lr->end - lr->start;
@@ -89,7 +94,7 @@ int lines_next(struct lines *lr, char **line, size_t *len)
 			/* Overlong, or the last line without LF: hand out what there is. */
 			*line = lr->buf + lr->start;
 			*len = seen < LINES_MAX ? seen : LINES_MAX;
-			lr->overlong = seen >= LINES_MAX;
+			lr->overlong = lr->skipping = seen >= LINES_MAX;
 			lr->start += *len;
 			lr->lineno++;
 			return LINES_OK;

@@ -1,0 +1,1139 @@
+/* udpcat: UDP datagrams in, one framed line per datagram out (DESIGN.md 2). The other way too:
+ * framed or bare lines in, datagrams out (-s), to replay a dump; and the UDP payloads of a
+ * pcap or pcapng capture out as framed lines (-P). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "diag.h"
+#include "lines.h"
+#include "sig.h"
+#include "tsv.h"
+
+#define DGRAM_MAX4 65507	/* largest UDP payload over IPv4 */
+#define DGRAM_MAX6 65527	/* over IPv6, without jumbograms */
+#define RECV_SIZE 65536		/* a receive buffer: holds either, so MSG_TRUNC means a jumbogram */
+#define BATCH 64		/* datagrams per recvmmsg/sendmmsg; 64 x 64 KiB stays within 8 MiB */
+#define ROUNDS 8		/* batches taken from one socket before looking at the others */
+#define OUT_FLUSH (256 * 1024)	/* write out mid-batch beyond this, so big datagrams stay bounded */
+#define MAX_PORTS 64
+#define MAX_ALLOW 256
+#define RCVBUF_DEFAULT (8UL << 20)
+#define PACE_SLACK 0.002	/* -R: seconds of lateness made up for at once, not more */
+#define PACE_GRAIN 0.001	/* -R: longest wait for datagrams to fall due together */
+
+static const char usage[] =
+	"udpcat [-r] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
+	"       udpcat -P FILE.pcap [-p PORT]... [-r]";
+
+/* ---- addresses ---- */
+
+/* An address in IPv6 form (IPv4 as ::ffff:a.b.c.d), so one comparison serves both families. */
+struct addr6 {
+	unsigned char b[16];
+};
+
+struct prefix {
+	struct addr6 addr;
+	unsigned bits;
+};
+
+static void map_v4(struct addr6 *a, const void *v4)
+{
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	memcpy(a->b, mapped, 12);
+	memcpy(a->b + 12, v4, 4);
+}
+
+/* Parses an IPv4 or IPv6 address (the latter maybe in brackets); returns its family or 0. */
+static int parse_ip(const char *s, size_t n, struct addr6 *a)
+{
+	char text[INET6_ADDRSTRLEN + 2];
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']')
+		s++, n -= 2;
+	if (n >= sizeof text)
+		return 0;
+	memcpy(text, s, n);
+	text[n] = 0;
+	unsigned char v4[4];
+	if (inet_pton(AF_INET, text, v4) == 1) {
+		map_v4(a, v4);
+		return AF_INET;
+	}
+	return inet_pton(AF_INET6, text, a->b) == 1 ? AF_INET6 : 0;
+}
+
+/* ADDR or ADDR/BITS; a bare address is the one host. */
+static int parse_prefix(const char *s, size_t n, struct prefix *p)
+{
+	const char *slash = memchr(s, '/', n);
+	int family = parse_ip(s, slash ? (size_t)(slash - s) : n, &p->addr);
+	if (!family)
+		return -1;
+	unsigned max = family == AF_INET ? 32 : 128, bits = max;
+	if (slash) {
+		char text[8];
+		size_t len = n - (size_t)(slash + 1 - s);
+		unsigned long v;
+		if (!len || len >= sizeof text)
+			return -1;
+		memcpy(text, slash + 1, len);
+		text[len] = 0;
+		if (conf_ulong(text, 0, max, &v))
+			return -1;
+		bits = (unsigned)v;
+	}
+	p->bits = bits + (family == AF_INET ? 96 : 0);
+	return 0;
+}
+
+static int prefix_match(const struct prefix *p, const struct addr6 *a)
+{
+	unsigned whole = p->bits / 8, rest = p->bits % 8;
+	if (memcmp(p->addr.b, a->b, whole))
+		return 0;
+	unsigned char mask = (unsigned char)(0xff00 >> rest);
+	return !rest || ((p->addr.b[whole] ^ a->b[whole]) & mask) == 0;
+}
+
+/* Appends ip:port, IPv6 as [addr]:port and IPv4-mapped IPv6 as plain IPv4 (DESIGN.md 2). */
+static void add_endpoint(struct buf *out, const struct addr6 *a, unsigned port)
+{
+	char text[INET6_ADDRSTRLEN];
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a->b)) {
+		inet_ntop(AF_INET, a->b + 12, text, sizeof text);
+		buf_adds(out, text);
+	} else {
+		inet_ntop(AF_INET6, a->b, text, sizeof text);
+		buf_addc(out, '[');
+		buf_adds(out, text);
+		buf_addc(out, ']');
+	}
+	buf_printf(out, ":%u", port);
+}
+
+/* The address and port of a received or bound sockaddr. */
+static unsigned from_sockaddr(const struct sockaddr_storage *ss, struct addr6 *a)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+		map_v4(a, &sin->sin_addr);
+		return ntohs(sin->sin_port);
+	}
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	memcpy(a->b, &sin6->sin6_addr, 16);
+	return ntohs(sin6->sin6_port);
+}
+
+static int parse_port(const char *s, size_t n, unsigned short *port)
+{
+	char text[8];
+	unsigned long v;
+	if (!n || n >= sizeof text)
+		return -1;
+	memcpy(text, s, n);
+	text[n] = 0;
+	if (conf_ulong(text, 1, 65535, &v))
+		return -1;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+/* A byte count with an optional k or M suffix (KiB, MiB), as SO_RCVBUF takes it. */
+static int parse_bytes(const char *s, unsigned long *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10, end++;
+	else if (*end == 'M')
+		shift = 20, end++;
+	if (errno || *end || !v || v > (unsigned long)INT32_MAX >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_number(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- options ---- */
+
+struct options {
+	const char *bind, *rcvbuf, *ready, *conf, *dest, *rate, *speed, *pcap;
+	int bare, timed;
+	const char *allow[MAX_ALLOW];
+	size_t nallow;
+	const char *ports[MAX_PORTS];	/* -p */
+	size_t nports;
+	char seen[128];			/* the flags given, to check they belong to the mode */
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:s:R:Tx:P:p:")) != -1) {
+		switch (c) {
+		case 'r': o->bare = 1; break;
+		case 'b': o->bind = optarg; break;
+		case 'B': o->rcvbuf = optarg; break;
+		case 'N': o->ready = optarg; break;
+		case 'c': o->conf = optarg; break;
+		case 's': o->dest = optarg; break;
+		case 'R': o->rate = optarg; break;
+		case 'T': o->timed = 1; break;
+		case 'x': o->speed = optarg; break;
+		case 'P': o->pcap = optarg; break;
+		case 'a':
+			if (o->nallow == MAX_ALLOW)
+				die(2, "-a: more than %d prefixes", MAX_ALLOW);
+			o->allow[o->nallow++] = optarg;
+			break;
+		case 'p':
+			if (o->nports == MAX_PORTS)
+				die(2, "-p: more than %d ports", MAX_PORTS);
+			o->ports[o->nports++] = optarg;
+			break;
+		default: diag_usage(usage);
+		}
+		o->seen[c] = 1;
+	}
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : "rbaBNc";
+	for (size_t f = 0; f < sizeof o->seen; f++)
+		if (o->seen[f] && !strchr(mode, (int)f))
+			diag_usage(usage);
+}
+
+/* ---- listen mode ---- */
+
+struct listener {
+	int family;		/* of the -b/listen address; 0: [::] (or 0.0.0.0 without IPv6) */
+	struct addr6 addr;
+	unsigned short ports[MAX_PORTS];
+	size_t nports;
+	struct prefix allow[MAX_ALLOW];
+	size_t nallow;
+	unsigned long rcvbuf;
+};
+
+static const char *add_port(struct listener *l, const char *s, size_t n)
+{
+	unsigned short port;
+	if (parse_port(s, n, &port))
+		return "not a port number (1-65535)";
+	for (size_t i = 0; i < l->nports; i++)
+		if (l->ports[i] == port)
+			return NULL;
+	if (l->nports == MAX_PORTS)
+		return "too many ports";
+	l->ports[l->nports++] = port;
+	return NULL;
+}
+
+static const char *add_allow(struct listener *l, const char *s, size_t n)
+{
+	if (l->nallow == MAX_ALLOW)
+		return "too many prefixes";
+	if (parse_prefix(s, n, &l->allow[l->nallow]))
+		return "not an address or CIDR prefix";
+	l->nallow++;
+	return NULL;
+}
+
+static const char *port_word(void *l, const char *s, size_t n) { return add_port(l, s, n); }
+static const char *allow_word(void *l, const char *s, size_t n) { return add_allow(l, s, n); }
+
+static const char *conf_key(void *tool, const char *key, const char *value)
+{
+	struct listener *l = tool;
+	if (!strcmp(key, "listen")) {
+		l->family = parse_ip(value, strlen(value), &l->addr);
+		return l->family ? NULL : "not an IPv4 or IPv6 address";
+	}
+	if (!strcmp(key, "ports"))
+		return conf_words(value, port_word, l);
+	if (!strcmp(key, "allow"))
+		return conf_words(value, allow_word, l);
+	if (!strcmp(key, "rcvbuf"))
+		return parse_bytes(value, &l->rcvbuf) ? "not a byte count (like 8M)" : NULL;
+	return conf_unknown_key;
+}
+
+/* The config file's settings, then the flags' over them. */
+static void configure(struct listener *l, const struct options *o, int nargs, char **args)
+{
+	*l = (struct listener){ .rcvbuf = RCVBUF_DEFAULT };
+	if (conf_load(conf_path(o->conf), "udpcat", conf_key, l) < 0)
+		exit(2);
+	if (o->bind && !(l->family = parse_ip(o->bind, strlen(o->bind), &l->addr)))
+		die(2, "-b %s: not an IPv4 or IPv6 address", o->bind);
+	if (o->rcvbuf && parse_bytes(o->rcvbuf, &l->rcvbuf))
+		die(2, "-B %s: not a byte count (like 8388608, 8192k or 8M)", o->rcvbuf);
+	if (o->nallow)
+		l->nallow = 0;
+	for (size_t i = 0; i < o->nallow; i++) {
+		const char *why = add_allow(l, o->allow[i], strlen(o->allow[i]));
+		if (why)
+			die(2, "-a %s: %s", o->allow[i], why);
+	}
+	if (nargs)
+		l->nports = 0;
+	for (int i = 0; i < nargs; i++) {
+		const char *why = add_port(l, args[i], strlen(args[i]));
+		if (why)
+			die(2, "port '%s': %s", args[i], why);
+	}
+	if (!l->nports)
+		diag_usage(usage);
+}
+
+struct sock {
+	int fd;
+	char port[6];		/* the PORT column */
+	uint32_t drops;		/* the kernel's drop counter as last seen (SO_RXQ_OVFL) */
+};
+
+static void set_int(int fd, int level, int name, const char *what, int value)
+{
+	if (setsockopt(fd, level, name, &value, sizeof value) < 0)
+		diesys(1, "setsockopt %s", what);
+}
+
+/* Asks for the receive buffer, past net.core.rmem_max when allowed to; says once if less came. */
+static void set_rcvbuf(int fd, unsigned long want, int *warned)
+{
+	int v = (int)want;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0) {
+		if (errno != EPERM)
+			diesys(1, "setsockopt SO_RCVBUFFORCE");
+		set_int(fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", v);
+	}
+	socklen_t len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
+		diesys(1, "getsockopt SO_RCVBUF");
+	/* The kernel reports twice what it grants to the data (the rest is its bookkeeping). */
+	if ((unsigned long)v / 2 < want && !*warned) {
+		*warned = 1;
+		warnx("receive buffer: asked for %lu bytes, got %d (raise sysctl net.core.rmem_max)",
+		      want, v / 2);
+	}
+}
+
+static int open_socket(const struct listener *l, unsigned short port, int *warned)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct addr6 any6 = { { 0 } };
+	int family = l->family ? l->family : AF_INET6;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 && !l->family && errno == EAFNOSUPPORT) {
+		static const unsigned char any4[4];
+		map_v4(&any6, any4);
+		family = AF_INET;
+		fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	}
+	if (fd < 0)
+		diesys(1, "socket");
+	const struct addr6 *a = l->family ? &l->addr : &any6;
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, a->b + 12, 4);
+		sin->sin_port = htons(port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, a->b, 16);
+		sin6->sin6_port = htons(port);
+		/* Dual stack: IPv4 senders arrive too, as IPv4-mapped addresses. */
+		set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
+	}
+	set_rcvbuf(fd, l->rcvbuf, warned);
+	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
+	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
+							       : sizeof(struct sockaddr_in6)) < 0) {
+		int err = errno;
+		struct buf where = { 0 };
+		add_endpoint(&where, a, port);
+		errno = err;
+		diesys(1, "bind %s", buf_str(&where));
+	}
+	return fd;
+}
+
+/* s6 readiness: a line on the descriptor once every socket is bound. */
+static void notify_ready(const char *fdtext)
+{
+	unsigned long fd;
+	if (conf_ulong(fdtext, 0, 1 << 20, &fd))
+		die(2, "-N %s: not a file descriptor number", fdtext);
+	if (write((int)fd, "\n", 1) != 1)
+		diesys(1, "readiness notification on fd %lu", fd);
+	close((int)fd);
+}
+
+struct receiver {
+	const struct listener *l;
+	int bare;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	char *data;
+	struct buf out;
+	struct timecache tc;
+	unsigned long long datagrams, bytes, denied, truncated;
+	struct ratelimit rl;
+};
+
+static void receiver_init(struct receiver *rc, const struct listener *l, int bare)
+{
+	rc->l = l;
+	rc->bare = bare;
+	rc->data = malloc((size_t)BATCH * RECV_SIZE);
+	if (!rc->data)
+		die(1, "allocating receive buffers: out of memory");
+	for (int i = 0; i < BATCH; i++) {
+		rc->iov[i] = (struct iovec){ rc->data + (size_t)i * RECV_SIZE, RECV_SIZE };
+		rc->msgs[i].msg_hdr.msg_iov = &rc->iov[i];
+		rc->msgs[i].msg_hdr.msg_iovlen = 1;
+		rc->msgs[i].msg_hdr.msg_name = &rc->from[i];
+		rc->msgs[i].msg_hdr.msg_control = rc->ctl[i].b;
+	}
+}
+
+static void write_out(struct buf *out)
+{
+	if (buf_write_fd(out, 1) < 0)
+		diesys(1, "stdout");
+}
+
+/* The kernel's receive time and drop counter, from the control messages. */
+static void read_cmsgs(struct msghdr *h, struct timespec *when, uint32_t *drops)
+{
+	int have_time = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(when, CMSG_DATA(c), sizeof *when);
+			have_time = 1;
+		} else if (c->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t d;
+			memcpy(&d, CMSG_DATA(c), sizeof d);
+			if (d > *drops)
+				*drops = d;
+		}
+	}
+	if (!have_time)
+		clock_gettime(CLOCK_REALTIME, when);
+}
+
+static int allowed(const struct listener *l, const struct addr6 *a)
+{
+	if (!l->nallow)
+		return 1;
+	for (size_t i = 0; i < l->nallow; i++)
+		if (prefix_match(&l->allow[i], a))
+			return 1;
+	return 0;
+}
+
+static void take(struct receiver *rc, struct sock *s, unsigned i)
+{
+	struct msghdr *h = &rc->msgs[i].msg_hdr;
+	size_t len = rc->msgs[i].msg_len;
+	struct timespec when;
+	read_cmsgs(h, &when, &s->drops);
+	struct addr6 from;
+	unsigned from_port = from_sockaddr(&rc->from[i], &from);
+	if (!allowed(rc->l, &from)) {
+		rc->denied++;
+		return;
+	}
+	if (h->msg_flags & MSG_TRUNC) {
+		rc->truncated++;
+		if (ratelimit_allow(&rc->rl, 10, "truncated-datagram diagnostics"))
+			warnx("port %s: datagram longer than %d bytes dropped", s->port, RECV_SIZE);
+		return;
+	}
+	rc->datagrams++;
+	rc->bytes += len;
+	struct buf *out = &rc->out;
+	if (!rc->bare) {
+		char t[RFC3339_LEN + 1];
+		tsv_format_time(&rc->tc, t, &when);
+		buf_add(out, t, RFC3339_LEN);
+		buf_addc(out, '\t');
+		add_endpoint(out, &from, from_port);
+		buf_addc(out, '\t');
+		buf_adds(out, s->port);
+		buf_addc(out, '\t');
+	}
+	tsv_escape(out, (const char *)rc->iov[i].iov_base, len);
+	buf_addc(out, '\n');
+	if (out->n > OUT_FLUSH)
+		write_out(out);
+}
+
+/* Takes what the socket holds, a batch at a time, each batch written out at once. */
+static void drain(struct receiver *rc, struct sock *s)
+{
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < BATCH; i++) {
+			rc->msgs[i].msg_hdr.msg_namelen = sizeof rc->from[i];
+			rc->msgs[i].msg_hdr.msg_controllen = sizeof rc->ctl[i].b;
+			rc->msgs[i].msg_hdr.msg_flags = 0;
+		}
+		int got = recvmmsg(s->fd, rc->msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (got < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			diesys(1, "recvmmsg on port %s", s->port);
+		}
+		for (int i = 0; i < got; i++)
+			take(rc, s, (unsigned)i);
+		write_out(&rc->out);
+		if (got < BATCH)
+			return;
+	}
+}
+
+/* The socket's drop counter as /proc/net/udp shows it now: SO_RXQ_OVFL tells it only along
+ * with the next datagram taken, so without this the drops after the last one would go unseen. */
+static void update_drops(struct sock *s)
+{
+	static const char *const tables[] = { "/proc/net/udp", "/proc/net/udp6" };
+	struct stat st;
+	if (fstat(s->fd, &st) < 0)
+		return;
+	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+		FILE *f = fopen(tables[t], "r");
+		if (!f)
+			continue;	/* no /proc: what SO_RXQ_OVFL told will do */
+		char line[512];
+		unsigned long inode, drops;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %lu",
+				   &inode, &drops) == 2 && inode == st.st_ino && drops > s->drops)
+				s->drops = (uint32_t)drops;
+		fclose(f);
+	}
+}
+
+static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
+{
+	unsigned long long drops = 0;
+	for (size_t i = 0; i < n; i++) {
+		update_drops(&socks[i]);
+		drops += socks[i].drops;
+	}
+	ratelimit_flush(&rc->rl, "truncated-datagram diagnostics");
+	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel",
+	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops);
+}
+
+static int listen_mode(const struct options *o, int nargs, char **args)
+{
+	struct listener l;
+	configure(&l, o, nargs, args);
+	struct sock socks[MAX_PORTS];
+	struct pollfd pfd[MAX_PORTS + 1];
+	int warned = 0;
+	for (size_t i = 0; i < l.nports; i++) {
+		socks[i] = (struct sock){ .fd = open_socket(&l, l.ports[i], &warned) };
+		snprintf(socks[i].port, sizeof socks[i].port, "%u", l.ports[i]);
+		pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
+	}
+	/* Only errors are asked for: a reader that went away ends udpcat without waiting for a
+	 * datagram to fail writing. */
+	pfd[l.nports] = (struct pollfd){ .fd = 1 };
+	if (o->ready)
+		notify_ready(o->ready);
+	struct receiver *rc = calloc(1, sizeof *rc);
+	if (!rc)
+		die(1, "allocating the receiver: out of memory");
+	receiver_init(rc, &l, o->bare);
+	while (!sig_term) {
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			listen_summary(rc, socks, l.nports);
+		}
+		if (poll(pfd, l.nports + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			diesys(1, "poll");
+		}
+		if (pfd[l.nports].revents)
+			die(1, "stdout: closed by its reader");
+		for (size_t i = 0; i < l.nports; i++)
+			if (pfd[i].revents & POLLIN)
+				drain(rc, &socks[i]);
+			else if (pfd[i].revents)
+				die(1, "port %s: socket error", socks[i].port);
+	}
+	listen_summary(rc, socks, l.nports);
+	for (size_t i = 0; i < l.nports; i++)
+		close(socks[i].fd);
+	buf_free(&rc->out);
+	free(rc->data);
+	free(rc);
+	return 0;
+}
+
+/* ---- send mode ---- */
+
+struct sender {
+	int fd;
+	const char *dest;
+	size_t max_payload;
+	double rate;		/* -R: datagrams a second; 0 unpaced */
+	double speed;		/* -T: replay speed factor; 0 sends at once */
+	double next;		/* -R: when the next datagram is due (monotonic) */
+	int have_origin;	/* -T: the first framed line's time is known */
+	double origin, start;	/* -T: that time, and when it was sent (monotonic) */
+	/* The queue: payloads back to back, off[i]..off[i+1] the i-th. */
+	struct buf data;
+	size_t off[BATCH + 1];
+	size_t queued;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	unsigned long long sent, bytes, malformed, refused;
+	int failed;
+	struct ratelimit rl;
+	int tty, progress_shown;
+	double t0, last_progress;
+};
+
+static void end_progress(struct sender *s)
+{
+	if (s->progress_shown)
+		fputc('\n', stderr);
+	s->progress_shown = 0;
+}
+
+/* A replay longer than a second shows how far it is, on a terminal. */
+static void progress(struct sender *s)
+{
+	if (!s->tty)
+		return;
+	double now = now_mono();
+	if (now - s->t0 < 1 || now - s->last_progress < 0.25)
+		return;
+	s->last_progress = now;
+	s->progress_shown = 1;
+	fprintf(stderr, "\r%s: %llu sent, %.0f s", diag_prog, s->sent, now - s->t0);
+}
+
+static void send_summary(struct sender *s)
+{
+	end_progress(s);
+	ratelimit_flush(&s->rl, "malformed-line diagnostics");
+	warnx("%llu datagrams sent, %llu bytes, %llu malformed lines skipped, %llu refused",
+	      s->sent, s->bytes, s->malformed, s->refused);
+}
+
+static void check_usr1(struct sender *s)
+{
+	if (sig_usr1) {
+		sig_usr1 = 0;
+		send_summary(s);
+	}
+}
+
+/* Sleeps until the monotonic time `until` or a signal. */
+static void sleep_until(double until)
+{
+	double left = until - now_mono();
+	if (left <= 0)
+		return;
+	struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+	nanosleep(&ts, NULL);
+}
+
+/* -R: how many of `want` datagrams may go now; waits until at least one may. */
+static size_t pace(struct sender *s, size_t want)
+{
+	for (;;) {
+		double now = now_mono();
+		if (s->next < now - PACE_SLACK)
+			s->next = now - PACE_SLACK;
+		if (now >= s->next || sig_term) {
+			double due = 1 + (now - s->next) * s->rate;
+			size_t k = due < (double)want ? (size_t)due : want;
+			s->next += (double)k / s->rate;
+			return k;
+		}
+		/* At high rates one wake-up per batch, not per datagram: fewer, fuller sendmmsg. */
+		double batch = (double)(want - 1) / s->rate;
+		sleep_until(s->next + (batch < PACE_GRAIN ? batch : PACE_GRAIN));
+		check_usr1(s);
+	}
+}
+
+/* Sends k queued datagrams from the i-th; returns how many went (0: try again). */
+static size_t send_some(struct sender *s, size_t i, size_t k)
+{
+	for (size_t j = 0; j < k; j++) {
+		s->iov[j] = (struct iovec){ s->data.p + s->off[i + j], s->off[i + j + 1] - s->off[i + j] };
+		s->msgs[j].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[j], .msg_iovlen = 1 };
+	}
+	int r = sendmmsg(s->fd, s->msgs, (unsigned)k, 0);
+	if (r > 0) {
+		s->sent += (unsigned)r;
+		s->bytes += s->off[i + (size_t)r] - s->off[i];
+		return (size_t)r;
+	}
+	if (r == 0)
+		return 0;
+	switch (errno) {
+	case ECONNREFUSED:
+		/* An earlier datagram met a closed port (ICMP); this one was not sent yet. */
+		s->refused++;
+		return 0;
+	case EINTR:
+		check_usr1(s);
+		return 0;
+	case ENOBUFS:
+	case EAGAIN:
+		sleep_until(now_mono() + 0.001);
+		return 0;
+	default:
+		diesys(1, "send to %s", s->dest);
+	}
+}
+
+static void send_queue(struct sender *s)
+{
+	for (size_t done = 0; done < s->queued;) {
+		size_t k = s->queued - done;
+		if (s->rate > 0)
+			k = pace(s, k);
+		done += send_some(s, done, k);
+	}
+	s->queued = 0;
+	buf_reset(&s->data);
+	progress(s);
+}
+
+static void send_before_read(void *ctx)
+{
+	struct sender *s = ctx;
+	send_queue(s);
+	check_usr1(s);
+}
+
+/* -T: waits until the framed line's time comes, relative to the first one's. */
+static void wait_for_time(struct sender *s, const struct slice *t)
+{
+	struct timespec ts;
+	if (tsv_parse_time(t->p, t->n, &ts) < 0)
+		return;	/* a time of the right shape but impossible (month 13): at once */
+	double when = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (!s->have_origin) {
+		s->have_origin = 1;
+		s->origin = when;
+		s->start = now_mono();
+		return;
+	}
+	double due = s->start + (when - s->origin) / s->speed;
+	if (due <= now_mono())
+		return;
+	send_queue(s);
+	while (!sig_term && now_mono() < due) {
+		double step = now_mono() + 0.25;
+		sleep_until(due < step ? due : step);
+		check_usr1(s);
+		progress(s);
+	}
+}
+
+static void malformed(struct sender *s, const char *name, unsigned long lineno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void malformed(struct sender *s, const char *name, unsigned long lineno, const char *fmt, ...)
+{
+	s->malformed++;
+	if (!ratelimit_allow(&s->rl, 10, "malformed-line diagnostics"))
+		return;
+	end_progress(s);
+	char why[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	warnx("%s:%lu: %s", name, lineno, why);
+}
+
+static void send_line(struct sender *s, const char *name, const struct lines *lr,
+		      const char *line, size_t n)
+{
+	if (lr->overlong)
+		return malformed(s, name, lr->lineno, "line longer than %d bytes", LINES_MAX);
+	struct framed fr;
+	int framed = tsv_parse_framed(line, n, &fr);
+	if (framed < 0)
+		return malformed(s, name, lr->lineno, "framed line without 4 fields");
+	if (framed && s->speed > 0)
+		wait_for_time(s, &fr.time);
+	if (sig_term)
+		return;	/* its time had not come */
+	size_t start = s->data.n, bad;
+	if (tsv_unescape(&s->data, fr.payload.p, fr.payload.n, &bad) < 0) {
+		s->data.n = start;
+		return malformed(s, name, lr->lineno, "bad escape at byte %zu",
+				 (size_t)(fr.payload.p - line) + bad + 1);
+	}
+	if (s->data.n - start > s->max_payload) {
+		size_t len = s->data.n - start;
+		s->data.n = start;
+		return malformed(s, name, lr->lineno, "payload of %zu bytes: longer than a datagram", len);
+	}
+	s->off[++s->queued] = s->data.n;
+	if (s->queued == BATCH)
+		send_queue(s);
+}
+
+static void send_file(struct sender *s, const char *path)
+{
+	int stdin_ = !strcmp(path, "-");
+	const char *name = stdin_ ? "stdin" : path;
+	int fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		warnsys("%s", path);
+		s->failed = 1;
+		return;
+	}
+	struct lines lr;
+	lines_init(&lr, fd, send_before_read, s);
+	char *line;
+	size_t n;
+	int r;
+	while (!sig_term && (r = lines_next(&lr, &line, &n)) != LINES_EOF) {
+		if (r == LINES_OK) {
+			send_line(s, name, &lr, line, n);
+		} else if (errno != EINTR) {
+			warnsys("reading %s", name);
+			s->failed = 1;
+			break;
+		}
+	}
+	lines_free(&lr);
+	if (!stdin_)
+		close(fd);
+}
+
+/* HOST:PORT, [IPv6]:PORT or NAME:PORT, connected so the kernel routes it once. */
+static int connect_dest(const char *dest, size_t *max_payload)
+{
+	const char *colon = strrchr(dest, ':');
+	if (!colon || colon == dest || !colon[1])
+		die(2, "-s %s: not HOST:PORT", dest);
+	unsigned short port;
+	if (parse_port(colon + 1, strlen(colon + 1), &port))
+		die(2, "-s %s: port '%s' is not a number (1-65535)", dest, colon + 1);
+	char host[256];
+	size_t hlen = (size_t)(colon - dest);
+	if (dest[0] == '[' && colon[-1] == ']')
+		dest++, hlen -= 2;
+	if (hlen >= sizeof host)
+		die(2, "-s %s: host name too long", dest);
+	memcpy(host, dest, hlen);
+	host[hlen] = 0;
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV }, *res;
+	int err = getaddrinfo(host, colon + 1, &hints, &res);
+	if (err)
+		die(2, "-s %s: %s", dest, gai_strerror(err));
+	int fd = -1;
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		*max_payload = ai->ai_family == AF_INET ? DGRAM_MAX4 : DGRAM_MAX6;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		diesys(1, "connect to %s", dest);
+	return fd;
+}
+
+static int send_mode(const struct options *o, int nargs, char **args)
+{
+	struct sender *s = calloc(1, sizeof *s);
+	if (!s)
+		die(1, "allocating the sender: out of memory");
+	if (o->rate && parse_number(o->rate, &s->rate))
+		die(2, "-R %s: not a positive number of datagrams a second", o->rate);
+	if (o->timed)
+		s->speed = 1;
+	if (o->speed && parse_number(o->speed, &s->speed))
+		die(2, "-x %s: not a positive speed factor", o->speed);
+	s->dest = o->dest;
+	s->fd = connect_dest(o->dest, &s->max_payload);
+	s->tty = isatty(2);
+	s->t0 = now_mono();
+	if (!nargs)
+		send_file(s, "-");
+	for (int i = 0; i < nargs && !sig_term; i++)
+		send_file(s, args[i]);
+	send_queue(s);
+	send_summary(s);
+	int status = s->failed;
+	close(s->fd);
+	buf_free(&s->data);
+	free(s);
+	return status;
+}
+
+/* ---- pcap mode ---- */
+
+enum packet { PKT_UDP, PKT_OTHER, PKT_FRAGMENT, PKT_TRUNCATED };
+
+struct udp_view {
+	struct addr6 src;
+	unsigned sport, dport;
+	const unsigned char *payload;
+	size_t len;
+};
+
+static unsigned be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
+
+static enum packet parse_udp(const unsigned char *p, size_t n, struct udp_view *u)
+{
+	if (n < 8)
+		return PKT_TRUNCATED;
+	unsigned len = be16(p + 4);
+	if (len < 8 || len > n)
+		return PKT_TRUNCATED;
+	u->sport = be16(p);
+	u->dport = be16(p + 2);
+	u->payload = p + 8;
+	u->len = len - 8;
+	return PKT_UDP;
+}
+
+static enum packet parse_ipv4(const unsigned char *p, size_t n, struct udp_view *u)
+{
+	if (n < 20)
+		return PKT_TRUNCATED;
+	size_t hlen = (size_t)(p[0] & 15) * 4, total = be16(p + 2);
+	if (p[9] != IPPROTO_UDP)
+		return PKT_OTHER;
+	if (be16(p + 6) & 0x3fff)	/* more fragments, or an offset */
+		return PKT_FRAGMENT;
+	if (hlen < 20 || total < hlen || total > n)
+		return PKT_TRUNCATED;
+	map_v4(&u->src, p + 12);
+	return parse_udp(p + hlen, total - hlen, u);
+}
+
+static enum packet parse_ipv6(const unsigned char *p, size_t n, struct udp_view *u)
+{
+	if (n < 40)
+		return PKT_TRUNCATED;
+	size_t total = 40 + be16(p + 4), at = 40;
+	unsigned next = p[6];
+	if (total > n)
+		return PKT_TRUNCATED;
+	memcpy(u->src.b, p + 8, 16);
+	/* Hop-by-hop, routing and destination options headers may come before UDP. */
+	while (next == 0 || next == 43 || next == 60) {
+		if (at + 8 > total)
+			return PKT_TRUNCATED;
+		next = p[at];
+		at += ((size_t)p[at + 1] + 1) * 8;
+	}
+	if (next == 44)
+		return PKT_FRAGMENT;
+	if (next != IPPROTO_UDP)
+		return PKT_OTHER;
+	if (at > total)
+		return PKT_TRUNCATED;
+	return parse_udp(p + at, total - at, u);
+}
+
+static enum packet parse_ip_packet(const unsigned char *p, size_t n, struct udp_view *u)
+{
+	if (n < 1)
+		return PKT_TRUNCATED;
+	switch (p[0] >> 4) {
+	case 4: return parse_ipv4(p, n, u);
+	case 6: return parse_ipv6(p, n, u);
+	default: return PKT_OTHER;
+	}
+}
+
+/* Where the IP packet starts behind the link-layer header, or -1 when it is not IP. */
+static long link_offset(int dlt, const unsigned char *p, size_t n)
+{
+	size_t at, type_at;
+	switch (dlt) {
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		return 0;
+	case DLT_NULL:
+	case DLT_LOOP:
+		return n >= 4 ? 4 : -1;	/* the address family, in either byte order: the IP version tells */
+	case DLT_LINUX_SLL:
+		type_at = 14, at = 16;
+		break;
+	case DLT_LINUX_SLL2:
+		type_at = 0, at = 20;
+		break;
+	default:		/* DLT_EN10MB, possibly VLAN-tagged */
+		type_at = 12, at = 14;
+		while (at <= n && (be16(p + type_at) == 0x8100 || be16(p + type_at) == 0x88a8))
+			type_at += 4, at += 4;
+	}
+	if (at > n)
+		return -1;
+	unsigned type = be16(p + type_at);
+	return type == 0x0800 || type == 0x86dd ? (long)at : -1;
+}
+
+struct pcap_counts {
+	unsigned long long packets, written, other, fragments, truncated, filtered;
+};
+
+static int port_wanted(const unsigned short *ports, size_t n, unsigned port)
+{
+	if (!n)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static void pcap_summary(const struct pcap_counts *c)
+{
+	warnx("%llu packets, %llu datagrams written, %llu not UDP, %llu fragments, %llu truncated, "
+	      "%llu filtered out", c->packets, c->written, c->other, c->fragments, c->truncated,
+	      c->filtered);
+}
+
+static pcap_t *open_capture(const char *path)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		diesys(1, "%s", path);
+	pcap_t *pc = pcap_fopen_offline(f, err);
+	if (!pc)
+		die(1, "%s: not a pcap or pcapng capture (%s)", path, err);
+	switch (pcap_datalink(pc)) {
+	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW: case DLT_IPV4:
+	case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
+		return pc;
+	default:
+		die(1, "%s: link type %s not supported", path,
+		    pcap_datalink_val_to_name(pcap_datalink(pc)));
+	}
+}
+
+static int pcap_mode(const struct options *o, int nargs)
+{
+	if (nargs)
+		diag_usage(usage);
+	unsigned short ports[MAX_PORTS];
+	for (size_t i = 0; i < o->nports; i++)
+		if (parse_port(o->ports[i], strlen(o->ports[i]), &ports[i]))
+			die(2, "-p %s: not a port number (1-65535)", o->ports[i]);
+	pcap_t *pc = open_capture(o->pcap);
+	int dlt = pcap_datalink(pc);
+	struct pcap_counts c = { 0 };
+	struct buf out = { 0 };
+	struct timecache tc = { 0 };
+	struct pcap_pkthdr *h;
+	const unsigned char *p;
+	int r;
+	while (!sig_term && (r = pcap_next_ex(pc, &h, &p)) == 1) {
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			pcap_summary(&c);
+		}
+		c.packets++;
+		struct udp_view u;
+		long at = link_offset(dlt, p, h->caplen);
+		enum packet kind = at < 0 ? PKT_OTHER : parse_ip_packet(p + at, h->caplen - (size_t)at, &u);
+		if (kind != PKT_UDP) {
+			(*(kind == PKT_OTHER ? &c.other : kind == PKT_FRAGMENT ? &c.fragments : &c.truncated))++;
+			continue;
+		}
+		if (!port_wanted(ports, o->nports, u.dport)) {
+			c.filtered++;
+			continue;
+		}
+		c.written++;
+		if (!o->bare) {
+			char t[RFC3339_LEN + 1];
+			struct timespec ts = { h->ts.tv_sec, (long)h->ts.tv_usec * 1000 };
+			tsv_format_time(&tc, t, &ts);
+			buf_add(&out, t, RFC3339_LEN);
+			buf_addc(&out, '\t');
+			add_endpoint(&out, &u.src, u.sport);
+			buf_printf(&out, "\t%u\t", u.dport);
+		}
+		tsv_escape(&out, (const char *)u.payload, u.len);
+		buf_addc(&out, '\n');
+		if (out.n >= 64 * 1024)
+			write_out(&out);
+	}
+	write_out(&out);
+	buf_free(&out);
+	if (!sig_term && r == PCAP_ERROR)
+		die(1, "%s: %s", o->pcap, pcap_geterr(pc));
+	pcap_close(pc);
+	pcap_summary(&c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	diag_init("udpcat");
+	diag_std_flags(argc, argv, usage);
+	struct options o = { 0 };
+	parse_options(argc, argv, &o);
+	sig_setup();
+	if (o.dest)
+		return send_mode(&o, argc - optind, argv + optind);
+	if (o.pcap)
+		return pcap_mode(&o, argc - optind);
+	return listen_mode(&o, argc - optind, argv + optind);
+}
