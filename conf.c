@@ -60,7 +60,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		return 1;
 	else if (!strcmp(key, "enable")) {
 		int on;
-		why = conf_bool(value, &on) ? "enable: not yes or no" : NULL;
+		why = conf_bool(value, &on) ? "not yes or no" : NULL;
 	} else {
 		why = ld->fn(ld->tool, key, value);
 		if (why == conf_unknown_key) {

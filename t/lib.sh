@@ -145,3 +145,16 @@ for n, line in enumerate(open(sys.argv[1], "rb"), 1):
         sys.exit("line %d: %s" % (n, e))
 ' "$1"
 }
+
+# event_line TIME EVENT [COLUMN=VALUE]...: an event line (DESIGN.md 3), the other columns empty.
+event_line() {
+	local -A c=([time]=$1 [event]=$2)
+	local kv f out=
+	shift 2
+	for kv; do c[${kv%%=*}]=${kv#*=}; done
+	for f in time event host user_dir user_id app_id app_name task_id task_name exec_id level \
+		logger origin context message source; do
+		out+=${c[$f]-}$'\t'
+	done
+	printf '%s\n' "${out%$'\t'}"
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Throughput of qsroute with ten exclude patterns (four -x, six from a config file) over
+# 1,000,000 events like qsparse writes: user activity, task results (unique exec ids, so the
+# dedup table fills up) and log events. Prints `qsroute: N events/s (X ns/event)`.
+# Usage: bench/qsroute.sh [EVENTS]   (run `make qsroute` first)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+events=${1:-1000000}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/qsroute-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+[ -x "$top/qsroute" ] || { echo "bench/qsroute.sh: build qsroute first (make qsroute)" >&2; exit 1; }
+
+awk -v n="$events" 'BEGIN {
+	OFS = "\t"
+	split("session_start session_stop connection_open connection_close", uev, " ")
+	split("task_failed task_aborted task_succeeded task_distributed", tev, " ")
+	split("LAB LAB LAB CORP INTERNAL", dirs, " ")
+	split("alice bob.smith sa_proxy svc_qlik erik bot7 1234 Åsa", users, " ")
+	split("sense1.lab.example sense2.lab.example dev-sense.lab.example", hosts, " ")
+	split("Sales dashboard|Finance (prod)|HR|Sandbox sales|Test app", apps, "|")
+	for (i = 0; i < n; i++) {
+		sec = i % 60; min = int(i / 60) % 60; hour = int(i / 3600) % 24
+		t = sprintf("2026-11-20T%02d:%02d:%02d.%06dZ", hour, min, sec, i % 1000000)
+		host = hosts[i % 3 + 1]
+		app = apps[i % 5 + 1]
+		appid = sprintf("6c3f2b1e-8d4a-4f7e-9b21-%012d", i % 97)
+		src = "10.1.2." (i % 200) ":5000"
+		k = i % 10
+		if (k < 7) {
+			d = dirs[i % 5 + 1]; u = users[i % 8 + 1]
+			print t, uev[i % 4 + 1], host, d, u, appid, "", "", "", "", "INFO", "", \
+				"AppAccess", "/app/" appid "?reloaduri=https://" host "/sense/app/" appid, \
+				"Start session for user " d "\\\\" u, src
+		} else if (k < 9) {
+			print t, tev[i % 4 + 1], host, "INTERNAL", "sa_scheduler", appid, app, \
+				sprintf("1b0e6f52-3c1d-4a8e-9f27-%012d", i % 113), "Reload " app, \
+				sprintf("9e8d7c6b-5a49-4838-a727-%012d", i), "ERROR", "", "", "", \
+				"Max retries reached. Task failed: Reload " app "; see script log", src
+		} else {
+			print t, "log", host, "LAB", "mallory", "", "", "", "", "", "WARN", "Audit.Proxy", \
+				"AppAccess", "/hub", "Authentication failed for user LAB\\\\mallory", src
+		}
+	}
+}' >"$tmp/events"
+
+cat >"$tmp/qspipe.ini" <<'INI'
+[qsroute]
+exclude_host = dev-* test-sense*
+exclude_app = *sandbox* Test?app
+exclude_task = *nightly* Reload?Temp*
+INI
+
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
+start=$(date +%s%N)
+"${pin[@]}" "$top/qsroute" -c "$tmp/qspipe.ini" -x 'INTERNAL\sa_*' -x '*\svc_*' \
+	-x 'LAB\bot?' -x 'CORP\[0-9]*' <"$tmp/events" >"$tmp/out" 2>"$tmp/err"
+end=$(date +%s%N)
+ns=$((end - start))
+passed=$(wc -l <"$tmp/out")
+echo "qsroute: $((events * 1000000000 / ns)) events/s ($((ns / events)) ns/event); $passed of $events passed"
+sed 's/^/  /' "$tmp/err"
