@@ -3,6 +3,7 @@ PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 SYSCONFDIR = $(PREFIX)/etc
+DATADIR = $(PREFIX)/share/qspipe
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -18,8 +19,9 @@ pkg = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 INIH_LIBS = $(call pkg,--libs,inih)
 CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
 
-TOOLS = udpcat qsparse
-MAN1 = $(TOOLS:%=man/%.1)
+TOOLS = udpcat qsparse qsroute
+SCRIPTS = scripts/qspipe scripts/qssend
+MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
 
 all: $(TOOLS)
@@ -51,14 +53,26 @@ check: deps
 	$(MAKE) all
 	prove $(PROVE_FLAGS) t/
 
+# The whole pipeline on this machine with etc/qspipe.ini, and a private MQTT broker when none
+# listens on localhost:1883.
+run: deps
+	$(MAKE) all
+	scripts/qspipe -m -c etc/qspipe.ini
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)
+	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd $(DESTDIR)$(DATADIR)/
+	[ "$(PREFIX)" = /usr/local ] || grep -rl /usr/local $(DESTDIR)$(DATADIR) | \
+		xargs -r sed -i 's|/usr/local|$(PREFIX)|g'
 
 uninstall:
-	cd $(DESTDIR)$(BINDIR) && rm -f $(TOOLS)
-	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(TOOLS:%=%.1)
+	cd $(DESTDIR)$(BINDIR) && rm -f $(TOOLS) $(SCRIPTS:scripts/%=%)
+	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(MAN1:man/%=%)
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -f $(TOOLS) qsroute qsmqtt qsslack *.o .build-flags
@@ -80,4 +94,4 @@ fuzz:
 	$(MAKE) $(FUZZ_TARGETS:%=fuzz/bin/%)
 	scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-.PHONY: all deps check install uninstall clean fuzz FORCE
+.PHONY: all deps check run install uninstall clean fuzz FORCE

@@ -27,6 +27,11 @@ void tsv_header(struct buf *out);
 extern const unsigned char tsv_escape_needed[256];
 /* Appends s escaped. */
 void tsv_escape(struct buf *out, const char *s, size_t n);
+/* Writes s escaped at d, which has room for 4 * n bytes, eight bytes at a time; returns the
+ * end. For writers that reserve a whole line at once. */
+char *tsv_escape_to(char *d, const char *s, size_t n);
+/* Whether s holds a byte that must be escaped. */
+int tsv_needs_escape(const char *s, size_t n);
 /* Appends s decoded; returns 0, or -1 with *bad at the offset of a malformed escape. */
 int tsv_unescape(struct buf *out, const char *s, size_t n, size_t *bad);
 /* Whether s holds only well-formed escapes and no raw control bytes; -1 as above. */

@@ -1,0 +1,558 @@
+/* qsparse: framed or bare Qlik Sense log4net payloads in (DESIGN.md 2), normalized events out
+ * (DESIGN.md 3), recognizing the formats of DESIGN.md 4. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "diag.h"
+#include "lines.h"
+#include "sig.h"
+#include "tsv.h"
+
+static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
+
+enum event_name {
+	E_SESSION_START, E_SESSION_STOP, E_CONNECTION_OPEN, E_CONNECTION_CLOSE,
+	E_TASK_FAILED, E_TASK_ABORTED, E_TASK_SUCCEEDED, E_TASK_DISTRIBUTED, E_LOG, E_UNKNOWN,
+	NEVENTS,
+	E_BY_COMMAND = -1	/* a format whose COMMAND field names the event */
+};
+/* A string literal and its length. */
+#define LIT(s) s, sizeof s - 1
+static const struct {
+	const char *name;
+	size_t len;
+} event_names[NEVENTS] = {
+	{ LIT("session_start") }, { LIT("session_stop") }, { LIT("connection_open") },
+	{ LIT("connection_close") }, { LIT("task_failed") }, { LIT("task_aborted") },
+	{ LIT("task_succeeded") }, { LIT("task_distributed") }, { LIT("log") }, { LIT("unknown") },
+};
+
+/* Why a line is rejected. The first ones are about a payload that was read but not recognized
+ * (-u makes an `unknown` event of those); the last three leave no payload to show. */
+enum reason {
+	R_NONE, R_UNKNOWN_PREFIX, R_TOO_FEW_FIELDS, R_TOO_MANY_FIELDS, R_UNKNOWN_COMMAND,
+	R_EMPTY_PAYLOAD, R_BAD_ESCAPE, R_BAD_FRAMING, R_LINE_TOO_LONG, NREASONS
+};
+static const struct {
+	const char *name, *what;	/* `what` names them in ratelimit's "N more ... suppressed" */
+} reasons[NREASONS] = {
+	[R_UNKNOWN_PREFIX] = { "unknown prefix", "unknown prefix diagnostics" },
+	[R_TOO_FEW_FIELDS] = { "too few fields", "too few fields diagnostics" },
+	[R_TOO_MANY_FIELDS] = { "too many fields", "too many fields diagnostics" },
+	[R_UNKNOWN_COMMAND] = { "unknown command", "unknown command diagnostics" },
+	[R_EMPTY_PAYLOAD] = { "empty payload", "empty payload diagnostics" },
+	[R_BAD_ESCAPE] = { "bad escape", "bad escape diagnostics" },
+	[R_BAD_FRAMING] = { "bad framing", "bad framing diagnostics" },
+	[R_LINE_TOO_LONG] = { "line too long", "line too long diagnostics" },
+};
+
+/* What becomes of one input field: an event column, or one of these. */
+enum { SKIP = -1, COMMAND = -2, USER = -3, EXCEPTION = -4 };
+
+/* A payload format's fields in order. The message field, when there is one, takes every
+ * surplus ';' (wherever it sits); a format without one has exactly nfields fields. */
+#define MAX_FIELDS 18
+struct layout {
+	unsigned char nfields;
+	signed char message;	/* its index, or -1 */
+	signed char to[MAX_FIELDS];
+};
+
+/* PREFIX;HOST;COMMAND;USERDIR;USERID;ORIGIN;CONTEXT;MESSAGE */
+static const struct layout user_layout = { 8, 7, {
+	SKIP, F_HOST, COMMAND, F_USER_DIR, F_USER_ID, F_ORIGIN, F_CONTEXT, F_MESSAGE } };
+/* PREFIX;HOST;TASKNAME;APPNAME;USER;TASKID;APPID;DATE;LEVEL;EXECID;MESSAGE */
+static const struct layout task_layout = { 11, 10, {
+	SKIP, F_HOST, F_TASK_NAME, F_APP_NAME, USER, F_TASK_ID, F_APP_ID, SKIP, F_LEVEL,
+	F_EXEC_ID, F_MESSAGE } };
+/* PREFIX;ROWNUM;ISODATE;DATE;LEVEL;HOST;LOGGER;SERVICEUSER;MESSAGE;EXCEPTION;
+ * USERDIR;USERID;COMMAND;RESULT;ORIGIN;CONTEXT */
+static const struct layout proxy_log_layout = { 16, 8, {
+	SKIP, SKIP, SKIP, SKIP, F_LEVEL, F_HOST, F_LOGGER, SKIP, F_MESSAGE, EXCEPTION,
+	F_USER_DIR, F_USER_ID, SKIP, SKIP, F_ORIGIN, F_CONTEXT } };
+/* PREFIX;ROWNUM;ISODATE;DATE;LEVEL;HOST;LOGGER;SERVICEUSER;MESSAGE;EXCEPTION;
+ * USERDIR;USERID;USER;TASKNAME;APPNAME;TASKID;APPID;EXECID */
+static const struct layout scheduler_log_layout = { 18, 8, {
+	SKIP, SKIP, SKIP, SKIP, F_LEVEL, F_HOST, F_LOGGER, SKIP, F_MESSAGE, EXCEPTION,
+	F_USER_DIR, F_USER_ID, USER, F_TASK_NAME, F_APP_NAME, F_TASK_ID, F_APP_ID, F_EXEC_ID } };
+/* HOST;COMMAND;USERDIR;USERID and HOST;TASKNAME;APPNAME;USERID: split alike. */
+static const struct layout legacy_user_layout = { 4, -1, {
+	F_HOST, COMMAND, F_USER_DIR, F_USER_ID } };
+static const struct layout legacy_task_layout = { 4, -1, {
+	F_HOST, F_TASK_NAME, F_APP_NAME, USER } };
+
+static const struct format {
+	const char *prefix;
+	size_t len;
+	int event;
+	const struct layout *layout;
+} formats[] = {
+	{ LIT("/qseow-proxy-session/"), E_BY_COMMAND, &user_layout },
+	{ LIT("/qseow-proxy-connection/"), E_BY_COMMAND, &user_layout },
+	{ LIT("/proxy-session/"), E_BY_COMMAND, &user_layout },
+	{ LIT("/proxy-connection/"), E_BY_COMMAND, &user_layout },
+	{ LIT("/scheduler-reload-failed/"), E_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-task-failed/"), E_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-reloadtask-failed/"), E_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-reload-aborted/"), E_TASK_ABORTED, &task_layout },
+	{ LIT("/scheduler-task-aborted/"), E_TASK_ABORTED, &task_layout },
+	{ LIT("/scheduler-reloadtask-success/"), E_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-reloadtask-success//"), E_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-task-success/"), E_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-task-success//"), E_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-distribute/"), E_TASK_DISTRIBUTED, &task_layout },
+	{ LIT("/qseow-proxy/"), E_LOG, &proxy_log_layout },
+	{ LIT("/qseow-scheduler/"), E_LOG, &scheduler_log_layout },
+};
+
+static const struct command {
+	const char *name;
+	size_t len;
+	int event;
+} commands[] = {
+	{ LIT("Start session"), E_SESSION_START },
+	{ LIT("Stop session"), E_SESSION_STOP },
+	{ LIT("Open connection"), E_CONNECTION_OPEN },
+	{ LIT("Close connection"), E_CONNECTION_CLOSE },
+};
+
+/* The legacy formats' ports (DESIGN.md 4.3). */
+enum { PORT_USER = 9997, PORT_TASK = 9998 };
+
+/* Where a line came from: its framing, or for a bare line the time it was read. */
+struct origin {
+	struct slice time, source;	/* escaped already: copied to the output as they are */
+	unsigned long port;		/* 0 when bare */
+	char now[RFC3339_LEN + 1];
+};
+
+struct qsparse {
+	int unknown, quiet;
+	struct buf out;			/* the events of the current input batch */
+	struct buf decoded;		/* a payload with escapes, decoded */
+	struct buf excerpt;		/* a diagnostic's quote of the input */
+	struct timecache clock;
+	const struct lines *in;		/* for line numbers in diagnostics */
+	const char *file;		/* NULL for stdin */
+	unsigned long lines, events[NEVENTS], rejected[NREASONS];
+	struct ratelimit limits[NREASONS];
+};
+
+static inline struct slice trim(struct slice s)
+{
+	while (s.n && (s.p[0] == ' ' || s.p[0] == '\t'))
+		s.p++, s.n--;
+	while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
+		s.n--;
+	return s;
+}
+
+static const struct format *find_format(struct slice prefix)
+{
+	for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
+		if (formats[i].len == prefix.n && !strncasecmp(formats[i].prefix, prefix.p, prefix.n))
+			return &formats[i];
+	return NULL;
+}
+
+/* The event a (trimmed) COMMAND field names, or -1. */
+static int command_event(struct slice cmd)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (commands[i].len == cmd.n && !strncasecmp(commands[i].name, cmd.p, cmd.n))
+			return commands[i].event;
+	return -1;
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The GUID of a context /app/GUID..., or an empty slice. */
+static struct slice context_app_id(struct slice ctx)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	const size_t skip = sizeof "/app/" - 1, len = sizeof shape - 1;
+	if (ctx.n < skip + len || memcmp(ctx.p, "/app/", skip))
+		return (struct slice){ 0 };
+	const char *g = ctx.p + skip;
+	for (size_t i = 0; i < len; i++)
+		if (shape[i] == '-' ? g[i] != '-' : !is_hex(g[i]))
+			return (struct slice){ 0 };
+	/* A longer run of GUID characters is something else. */
+	if (ctx.n > skip + len && (is_hex(g[len]) || g[len] == '-'))
+		return (struct slice){ 0 };
+	return (struct slice){ g, len };
+}
+
+/* Splits p at ';' into lo->nfields fields (slices into p): 0, or why not. */
+static enum reason split_fields(struct slice p, const struct layout *lo, struct slice *f)
+{
+	const char *s = p.p, *end = p.p + p.n;
+	size_t last = lo->nfields - 1u;
+	size_t head = lo->message >= 0 ? (size_t)lo->message : last;
+	for (size_t i = 0; i < head; i++) {
+		const char *semi = memchr(s, ';', (size_t)(end - s));
+		if (!semi)
+			return R_TOO_FEW_FIELDS;
+		f[i] = (struct slice){ s, (size_t)(semi - s) };
+		s = semi + 1;
+	}
+	if (lo->message < 0) {
+		if (memchr(s, ';', (size_t)(end - s)))
+			return R_TOO_MANY_FIELDS;
+		f[last] = (struct slice){ s, (size_t)(end - s) };
+		return R_NONE;
+	}
+	/* The fields behind the message, from the end, so that it keeps the surplus. */
+	for (size_t i = last; i > head; i--) {
+		const char *semi = memrchr(s, ';', (size_t)(end - s));
+		if (!semi)
+			return R_TOO_FEW_FIELDS;
+		f[i] = (struct slice){ semi + 1, (size_t)(end - semi - 1) };
+		end = semi;
+	}
+	f[head] = (struct slice){ s, (size_t)(end - s) };
+	return R_NONE;
+}
+
+/* Appends one event line: time and source as framed, every other column escaped. A non-empty
+ * exception goes into the message column after a line break. */
+static void put_event(struct qsparse *q, const struct origin *o, int event,
+		      const struct slice *col, struct slice exception)
+{
+	struct buf *out = &q->out;
+	size_t room = o->time.n + o->source.n + event_names[event].len + NFIELDS + 2 +
+		      4 * exception.n;
+	for (int i = F_HOST; i < F_SOURCE; i++)
+		room += 4 * col[i].n;
+	buf_reserve(out, room);
+	char *d = out->p + out->n;
+	memcpy(d, o->time.p, o->time.n);
+	d += o->time.n;
+	*d++ = '\t';
+	memcpy(d, event_names[event].name, event_names[event].len);
+	d += event_names[event].len;
+	for (int i = F_HOST; i < F_SOURCE; i++) {
+		*d++ = '\t';
+		d = tsv_escape_to(d, col[i].p, col[i].n);
+		if (i == F_MESSAGE && exception.n) {
+			*d++ = '\\';
+			*d++ = 'n';
+			d = tsv_escape_to(d, exception.p, exception.n);
+		}
+	}
+	*d++ = '\t';
+	memcpy(d, o->source.p, o->source.n);
+	d += o->source.n;
+	*d++ = '\n';
+	out->n = (size_t)(d - out->p);
+	q->events[event]++;
+}
+
+/* Fills user_dir and user_id from DIR\id, unless a format's own fields have set them. */
+static void split_user(struct slice user, struct slice *col)
+{
+	if (col[F_USER_DIR].n || col[F_USER_ID].n)
+		return;
+	const char *bs = memchr(user.p, '\\', user.n);
+	if (!bs) {
+		col[F_USER_ID] = user;
+		return;
+	}
+	col[F_USER_DIR] = (struct slice){ user.p, (size_t)(bs - user.p) };
+	col[F_USER_ID] = (struct slice){ bs + 1, user.n - (size_t)(bs - user.p) - 1 };
+}
+
+/* Recognizes a decoded payload and appends its event: 0, or why not. */
+static enum reason parse_payload(struct qsparse *q, const struct origin *o, struct slice p)
+{
+	const char *semi = memchr(p.p, ';', p.n);
+	struct slice first = trim((struct slice){ p.p, semi ? (size_t)(semi - p.p) : p.n });
+	const struct layout *lo = &legacy_user_layout;
+	int event = E_BY_COMMAND;
+	if (first.n && first.p[0] == '/') {
+		const struct format *fmt = find_format(first);
+		if (!fmt)
+			return R_UNKNOWN_PREFIX;
+		lo = fmt->layout;
+		event = fmt->event;
+	} else if (!semi) {
+		return R_UNKNOWN_PREFIX;	/* one word: not even a legacy format */
+	}
+	struct slice f[MAX_FIELDS];
+	enum reason why = split_fields(p, lo, f);
+	if (why)
+		return why;
+	if (lo == &legacy_user_layout && (o->port == PORT_TASK ||
+	    (o->port != PORT_USER && command_event(trim(f[1])) < 0))) {
+		lo = &legacy_task_layout;
+		event = E_TASK_FAILED;
+	}
+
+	struct slice col[NFIELDS] = { { 0 } }, exception = { 0 };
+	for (size_t i = 0; i < lo->nfields; i++) {
+		struct slice v = (int)i == lo->message ? f[i] : trim(f[i]);
+		switch (lo->to[i]) {
+		case SKIP: break;
+		case COMMAND:
+			if ((event = command_event(v)) < 0)
+				return R_UNKNOWN_COMMAND;
+			break;
+		case USER: split_user(v, col); break;
+		case EXCEPTION: exception = v; break;
+		default: col[lo->to[i]] = v;
+		}
+	}
+	if (!col[F_APP_ID].n)
+		col[F_APP_ID] = context_app_id(col[F_CONTEXT]);
+	put_event(q, o, event, col, exception);
+	return R_NONE;
+}
+
+/* Counts a rejected line and, unless quiet or too many of the kind came this second, says so
+ * with the first 80 bytes of `shown`. */
+static void reject(struct qsparse *q, enum reason why, struct slice shown)
+{
+	q->rejected[why]++;
+	if (q->quiet || !ratelimit_allow(&q->limits[why], 10, reasons[why].what))
+		return;
+	buf_reset(&q->excerpt);
+	tsv_escape(&q->excerpt, shown.p, shown.n < 80 ? shown.n : 80);
+	if (q->file)
+		warnx("%s:%lu: %s: %s", q->file, q->in->lineno, reasons[why].name,
+		      buf_str(&q->excerpt));
+	else
+		warnx("line %lu: %s: %s", q->in->lineno, reasons[why].name, buf_str(&q->excerpt));
+}
+
+/* The PORT field's value; 0 when it is not a port number. */
+static unsigned long parse_port(struct slice s)
+{
+	unsigned long port = 0;
+	if (s.n == 0 || s.n > 5)
+		return 0;
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return 0;
+		port = port * 10 + (unsigned long)(s.p[i] - '0');
+	}
+	return port <= 65535 ? port : 0;
+}
+
+/* Decodes the payload's escapes; the bytes as they are when it has none (the common case). */
+static int decode(struct qsparse *q, struct slice esc, struct slice *raw)
+{
+	if (!memchr(esc.p, '\\', esc.n)) {
+		*raw = esc;
+		return 0;
+	}
+	buf_reset(&q->decoded);
+	if (tsv_unescape(&q->decoded, esc.p, esc.n, NULL) < 0)
+		return -1;
+	*raw = (struct slice){ q->decoded.p, q->decoded.n };
+	return 0;
+}
+
+/* The line's origin and decoded payload (less trailing line ends): 0, or why it cannot be
+ * read. */
+static enum reason read_line(struct qsparse *q, const char *line, size_t len, struct origin *o,
+			     struct slice *p)
+{
+	struct framed fr;
+	int framed = tsv_parse_framed(line, len, &fr);
+	if (framed < 0)
+		return R_BAD_FRAMING;
+	if (framed) {
+		o->time = fr.time;
+		o->source = fr.source;
+		if (!(o->port = parse_port(fr.port)))
+			return R_BAD_FRAMING;
+		if (tsv_needs_escape(fr.source.p, fr.source.n) &&
+		    tsv_check(fr.source.p, fr.source.n, NULL) < 0)
+			return R_BAD_ESCAPE;
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		tsv_format_time(&q->clock, o->now, &ts);
+		o->time = (struct slice){ o->now, RFC3339_LEN };
+		o->source = (struct slice){ "", 0 };
+		o->port = 0;
+	}
+	if (decode(q, fr.payload, p) < 0)
+		return R_BAD_ESCAPE;
+	while (p->n && (p->p[p->n - 1] == '\r' || p->p[p->n - 1] == '\n'))
+		p->n--;
+	return R_NONE;
+}
+
+static void parse_line(struct qsparse *q, const char *line, size_t len, int overlong)
+{
+	struct origin o;
+	struct slice p;
+	q->lines++;
+	enum reason why = overlong ? R_LINE_TOO_LONG : read_line(q, line, len, &o, &p);
+	if (why) {
+		reject(q, why, (struct slice){ line, len });
+		return;
+	}
+	why = p.n ? parse_payload(q, &o, p) : R_EMPTY_PAYLOAD;
+	if (!why)
+		return;
+	if (q->unknown) {
+		struct slice col[NFIELDS] = { [F_MESSAGE] = p };
+		put_event(q, &o, E_UNKNOWN, col, (struct slice){ 0 });
+		return;
+	}
+	reject(q, why, p);
+}
+
+/* Output goes once per input batch: before lines reads (and maybe waits for) more. */
+static void flush_out(void *ctx)
+{
+	struct qsparse *q = ctx;
+	if (buf_write_fd(&q->out, 1) < 0)
+		diesys(1, "write stdout");
+}
+
+/* Appends "NAME N" for a non-zero count, the first of a list after " (", the others after ", ". */
+static void add_count(struct buf *s, int *listed, const char *name, unsigned long n)
+{
+	if (!n)
+		return;
+	buf_printf(s, "%s%s %lu", *listed ? ", " : " (", name, n);
+	*listed = 1;
+}
+
+/* The counters, in one line: "N lines, N events (name N, ...), N rejected (reason N, ...)". */
+static void summary(struct qsparse *q)
+{
+	struct buf s = { 0 };
+	unsigned long events = 0, rejected = 0;
+	int listed = 0;
+	for (int e = 0; e < NEVENTS; e++)
+		events += q->events[e];
+	for (int r = R_NONE + 1; r < NREASONS; r++) {
+		ratelimit_flush(&q->limits[r], reasons[r].what);
+		rejected += q->rejected[r];
+	}
+	buf_printf(&s, "%lu lines, %lu events", q->lines, events);
+	for (int e = 0; e < NEVENTS; e++)
+		add_count(&s, &listed, event_names[e].name, q->events[e]);
+	buf_adds(&s, listed ? ")" : "");
+	buf_printf(&s, ", %lu rejected", rejected);
+	listed = 0;
+	for (int r = R_NONE + 1; r < NREASONS; r++)
+		add_count(&s, &listed, reasons[r].name, q->rejected[r]);
+	buf_adds(&s, listed ? ")" : "");
+	warnx("%s", buf_str(&s));
+	buf_free(&s);
+}
+
+/* Parses one input; 0 at its end or on SIGTERM, 1 when reading failed. */
+static int parse_fd(struct qsparse *q, int fd, const char *name)
+{
+	struct lines lr;
+	char *line;
+	size_t len;
+	int status = 0;
+	lines_init(&lr, fd, flush_out, q);
+	q->in = &lr;
+	q->file = name;
+	while (!sig_term) {
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			summary(q);
+		}
+		int r = lines_next(&lr, &line, &len);
+		if (r == LINES_OK) {
+			parse_line(q, line, len, lr.overlong);
+			continue;
+		}
+		if (r == LINES_EOF)
+			break;
+		if (r == LINES_ERR && errno == EINTR)
+			continue;
+		warnsys("read %s", name ? name : "stdin");
+		status = 1;
+		break;
+	}
+	/* SIGTERM: finish the complete lines already read. */
+	while (sig_term && !lr.overlong && lines_buffered(&lr) &&
+	       lines_next(&lr, &line, &len) == LINES_OK)
+		parse_line(q, line, len, lr.overlong);
+	flush_out(q);
+	lines_free(&lr);
+	q->in = NULL;
+	return status;
+}
+
+static const char *on_conf_key(void *tool, const char *key, const char *value)
+{
+	struct qsparse *q = tool;
+	int *flag = !strcmp(key, "unknown") ? &q->unknown : !strcmp(key, "quiet") ? &q->quiet : NULL;
+	if (!flag)
+		return conf_unknown_key;
+	return conf_bool(value, flag) ? "not yes or no" : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct qsparse q = { 0 };
+	const char *conf = NULL;
+	int header = 0, unknown = 0, quiet = 0, opt, status = 0;
+
+	diag_init("qsparse");
+	diag_std_flags(argc, argv, usage);
+	while ((opt = getopt(argc, argv, "Huqc:")) != -1) {
+		switch (opt) {
+		case 'H': header = 1; break;
+		case 'u': unknown = 1; break;
+		case 'q': quiet = 1; break;
+		case 'c': conf = optarg; break;
+		default: diag_usage(usage);
+		}
+	}
+	if (conf_load(conf_path(conf), "qsparse", on_conf_key, &q) < 0)
+		exit(2);
+	q.unknown |= unknown;
+	q.quiet |= quiet;
+	sig_setup();
+
+	if (header) {
+		tsv_header(&q.out);
+		buf_addc(&q.out, '\n');
+	}
+	if (optind == argc)
+		status |= parse_fd(&q, 0, NULL);
+	for (int i = optind; i < argc && !sig_term; i++) {
+		if (!strcmp(argv[i], "-")) {
+			status |= parse_fd(&q, 0, NULL);
+			continue;
+		}
+		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			warnsys("open %s", argv[i]);
+			status = 1;
+			continue;
+		}
+		status |= parse_fd(&q, fd, argv[i]);
+		if (close(fd) < 0)
+			diesys(1, "close %s", argv[i]);
+	}
+	flush_out(&q);
+	summary(&q);
+	buf_free(&q.out);
+	buf_free(&q.decoded);
+	buf_free(&q.excerpt);
+	return status;
+}
