@@ -78,6 +78,11 @@ clean:
 	rm -f $(TOOLS) qsroute qsmqtt qsslack *.o .build-flags
 	rm -rf fuzz/bin fuzz/out
 
+# Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
+bench: all
+	scripts/deps build test bench
+	bench/run $(if $(QUICK),--quick)
+
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
 FUZZ_TARGETS = escape line json tmpl conf
 FUZZ_SECONDS ?= 20
@@ -94,4 +99,4 @@ fuzz:
 	$(MAKE) $(FUZZ_TARGETS:%=fuzz/bin/%)
 	scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-.PHONY: all deps check run install uninstall clean fuzz FORCE
+.PHONY: all deps check run bench install uninstall clean fuzz FORCE
