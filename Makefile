@@ -79,8 +79,9 @@ clean:
 	rm -rf fuzz/bin fuzz/out
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
-bench: all
+bench:
 	scripts/deps build test bench
+	$(MAKE) all
 	bench/run $(if $(QUICK),--quick)
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
