@@ -4,16 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 dgram=$top/t/udpcat-dgram.py
 
-# start_udpcat NAME ARGS...: udpcat in the background, output in $T/NAME.out and .err, PID in
-# $UDPCAT_PID; returns once it says every socket is bound (-N 3).
-start_udpcat() {
-	local name=$1
-	shift
-	: >"$T/$name.ready"
-	bg udpcat -N 3 "$@" >"$T/$name.out" 2>"$T/$name.err" 3>"$T/$name.ready"
-	UDPCAT_PID=$BG_PID
-	wait_for 5 test -s "$T/$name.ready"
-}
 has_lines() { [ "$(lines_in "$1")" -ge "$2" ]; }
 has_text() { grep -q -- "$2" "$1"; }
 # stop_status PID SIGNAL: sends the signal and sets $st to the exit status.

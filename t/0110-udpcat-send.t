@@ -4,14 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 dgram=$top/t/udpcat-dgram.py
 
-start_udpcat() {
-	local name=$1
-	shift
-	: >"$T/$name.ready"
-	bg udpcat -N 3 "$@" >"$T/$name.out" 2>"$T/$name.err" 3>"$T/$name.ready"
-	UDPCAT_PID=$BG_PID
-	wait_for 5 test -s "$T/$name.ready"
-}
 has_lines() { [ "$(lines_in "$1")" -ge "$2" ]; }
 ms() { echo $(($(date +%s%N) / 1000000)); }
 

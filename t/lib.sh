@@ -158,3 +158,14 @@ event_line() {
 	done
 	printf '%s\n' "${out%$'\t'}"
 }
+
+# start_udpcat NAME ARGS...: udpcat in the background, output in $T/NAME.out and .err, PID in
+# $UDPCAT_PID; returns once it says every socket is bound (-N 3).
+start_udpcat() {
+	local name=$1
+	shift
+	: >"$T/$name.ready"
+	bg udpcat -N 3 "$@" >"$T/$name.out" 2>"$T/$name.err" 3>"$T/$name.ready"
+	UDPCAT_PID=$BG_PID
+	wait_for 5 test -s "$T/$name.ready"
+}
