@@ -169,3 +169,15 @@ start_udpcat() {
 	UDPCAT_PID=$BG_PID
 	wait_for 5 test -s "$T/$name.ready"
 }
+
+# stage NAME IN OUT COMMAND...: a pipeline stage with its stdin, stdout and stderr (NAME.err in
+# $T) redirected in the child, so that opening a FIFO does not block the test; PID in $NAME_pid.
+stage() {
+	local name=$1 in=$2 out=$3
+	shift 3
+	IN=$in OUT=$out ERR=$T/$name.err bg bash -c 'exec "$@" <"$IN" >"$OUT" 2>"$ERR"' _ "$@"
+	printf -v "${name}_pid" %s "$BG_PID"
+}
+
+# gone PID: the process has exited (a zombie not yet waited for counts as exited).
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
