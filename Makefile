@@ -19,7 +19,7 @@ pkg = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 INIH_LIBS = $(call pkg,--libs,inih)
 CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
 
-TOOLS = udpcat qsparse qsroute
+TOOLS = udpcat qsparse qsroute qsslack qsmqtt
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o

@@ -135,6 +135,25 @@ int conf_ulong(const char *value, unsigned long min, unsigned long max, unsigned
 	return 0;
 }
 
+int conf_size(const char *value, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	if (*value < '0' || *value > '9')
+		return -1;
+	unsigned long long v = strtoull(value, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (errno || *end || v == 0 || v > max >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
 int conf_seconds(const char *value, double max, double *out)
 {
 	char *end;

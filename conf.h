@@ -21,6 +21,8 @@ int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool)
 int conf_bool(const char *value, int *out);
 int conf_ulong(const char *value, unsigned long min, unsigned long max, unsigned long *out);
 int conf_seconds(const char *value, double max, double *out);
+/* A byte count, with an optional K, M or G suffix (KiB, MiB, GiB); not 0, at most max. */
+int conf_size(const char *value, unsigned long long max, unsigned long long *out);
 
 /* Calls fn for each space-separated word of value; stops at and returns its first complaint. */
 const char *conf_words(const char *value,

@@ -155,22 +155,13 @@ static int parse_port(const char *s, size_t n, unsigned short *port)
 	return 0;
 }
 
-/* A byte count with an optional k or M suffix (KiB, MiB), as SO_RCVBUF takes it. */
+/* A byte count with an optional k or M suffix (KiB, MiB), as SO_RCVBUF takes it (an int). */
 static int parse_bytes(const char *s, unsigned long *out)
 {
-	char *end;
-	if (*s < '0' || *s > '9')
+	unsigned long long v;
+	if (conf_size(s, INT32_MAX, &v))
 		return -1;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	unsigned shift = 0;
-	if (*end == 'k' || *end == 'K')
-		shift = 10, end++;
-	else if (*end == 'M')
-		shift = 20, end++;
-	if (errno || *end || !v || v > (unsigned long)INT32_MAX >> shift)
-		return -1;
-	*out = v << shift;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -118,7 +118,8 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 lines_in() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 
 # start_mosquitto [CONF_LINES]: a private broker on a free loopback port, in $MQTT_PORT and
-# $MQTT_PID. Extra configuration lines (auth, TLS) may be given; the listener line is ours.
+# $MQTT_PID. Extra configuration lines (auth, TLS) may be given; the listener line is ours. It
+# runs as the test's user (as root, mosquitto would switch to a user that cannot read $T).
 start_mosquitto() {
 	command -v mosquitto >/dev/null || { echo "Bail out! mosquitto is not installed (make deps)"; exit 1; }
 	MQTT_PORT=${MQTT_PORT_FIXED:-$(free_port)}
@@ -127,6 +128,7 @@ start_mosquitto() {
 		echo "persistence false"
 		echo "max_queued_messages 0"
 		echo "max_inflight_messages 0"
+		echo "user $(id -un)"
 		printf '%s\n' "${1:-allow_anonymous true}"
 	} >"$T/mosquitto.conf"
 	bg mosquitto -c "$T/mosquitto.conf" 2>>"$T/mosquitto.log"
@@ -181,3 +183,23 @@ stage() {
 
 # gone PID: the process has exited (a zombie not yet waited for counts as exited).
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+# mqtt_subscribe FILE TOPIC FORMAT [MOSQUITTO_ARGS...]: mosquitto_sub on TOPIC writing -F FORMAT
+# lines to FILE, proven ready (a probe published to the topic, or to .../probe for a .../#
+# topic, comes through) before it returns; PID in $SUB_PID. The arguments default to the broker
+# of start_mosquitto.
+mqtt_subscribe() {
+	local file=$1 topic=$2 format=$3 probe_topic=$2
+	shift 3
+	[ $# -gt 0 ] || set -- -h 127.0.0.1 -p "$MQTT_PORT"
+	case $topic in */\#) probe_topic=${topic%#}probe ;; esac
+	bg mosquitto_sub "$@" -t "$topic" -F "$format" >"$file"
+	SUB_PID=$BG_PID
+	wait_for 10 mqtt_probe "$file" "$probe_topic" "$@" ||
+		{ echo "Bail out! mosquitto_sub did not start"; exit 1; }
+}
+mqtt_probe() {
+	local file=$1 topic=$2
+	shift 2
+	mosquitto_pub "$@" -t "$topic" -m probe && grep -q 'probe$' "$file"
+}

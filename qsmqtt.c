@@ -1,0 +1,729 @@
+/* qsmqtt: publishes events to an MQTT broker, one message per topic, at least once (QoS 1, 2).
+ * The sink runtime (sink.h) reads and queues; libmosquitto runs on our network thread, which
+ * only records what the broker said (acknowledged mids, connection state) under a mutex and
+ * wakes the main loop, where everything else happens. */
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "json.h"
+#include "sink.h"
+#include "tmpl.h"
+
+static const char usage[] =
+	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] "
+	"[-i CLIENT_ID] [-u USER] [FILE...]";
+
+#define RECONNECT_MAX 30	/* seconds between connection attempts at most */
+#define TOPIC_ALL SINK_NEVENTS	/* index of topic.everything among the topics */
+
+static const char *const default_topics[SINK_NEVENTS + 1] = {
+	"qliksense/userevent/session/start", "qliksense/userevent/session/stop",
+	"qliksense/userevent/connection/open", "qliksense/userevent/connection/close",
+	"qliksense/task/failed", "qliksense/task/aborted", "qliksense/task/succeeded",
+	"qliksense/task/distributed", "qliksense/logevent", "", "qliksense/event",
+};
+
+enum payload { PAYLOAD_JSON, PAYLOAD_TSV, PAYLOAD_TEMPLATE };
+
+/* How a connection attempt or connection ended, as reported once per change. */
+enum link { LINK_NONE, LINK_UP, LINK_CANNOT, LINK_REFUSED, LINK_LOST };
+
+/* An item's delivery state in sink_item.drv: publishes not yet acknowledged, and how the
+ * failed ones failed. */
+#define PENDING_MASK 0xffffu
+#define FAIL_RETRY (1u << 16)
+#define FAIL_PERM (1u << 17)
+#define FAIL_V5 (1u << 18)	/* the code is a v5 reason code, not a libmosquitto error */
+#define FAIL_CODE(d) ((int)((d) >> 24))
+
+struct ack {
+	int mid, reason;
+};
+
+/* Between the network thread and the main one, under lock. */
+struct shared {
+	struct ack *acks;
+	size_t nacks, cap;
+	enum link link;
+	int code;		/* libmosquitto error, errno or CONNACK code for link */
+	unsigned downs;		/* connections ended or attempts failed */
+	int refused;		/* the broker refused this attempt with code */
+	char tls_err[200];	/* libmosquitto's last error log line */
+};
+
+struct mqtt {
+	struct sink *sink;
+	struct mosquitto *mosq;
+	/* configuration */
+	char *host, *client_id, *username, *cafile, *capath, *certfile, *keyfile;
+	struct buf password;
+	int have_password;
+	unsigned long port, keepalive, qos, max_inflight, message_expiry;
+	int protocol, retain, tls;
+	char *topic_src[SINK_NEVENTS + 1];
+	struct tmpl topic[SINK_NEVENTS + 1];
+	enum payload payload;
+	char *template_src[SINK_NEVENTS + 1];	/* [SINK_NEVENTS]: template, the default */
+	struct tmpl tmpl[SINK_NEVENTS];
+	int have_tmpl[SINK_NEVENTS];
+	char why[160];
+	mosquitto_property *props;
+	/* the network thread */
+	pthread_t thread;
+	int thread_started;
+	atomic_int quit;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct shared sh;
+	/* the main thread's */
+	struct ack *work;
+	size_t workcap;
+	struct sink_item **by_mid;	/* 65536: the item each unacknowledged mid is for */
+	unsigned inflight;		/* publishes not acknowledged */
+	int up;
+	unsigned downs_seen;
+	int blocked;			/* a publish found no connection: wait for news */
+	enum link reported;
+	int reported_code;
+	double started;
+	struct buf topic_buf, payload_buf, scratch;
+	unsigned long long published, acked;
+};
+
+/* ---- configuration ---- */
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die(1, "out of memory");
+	return d;
+}
+
+static void set_str(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = *value ? xstrdup(value) : NULL;
+}
+
+/* topic.NAME or template.NAME: the event index, TOPIC_ALL for topic.everything, or -1. */
+static int suffix_index(const char *key, const char *prefix, int allow_all)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(key, prefix, n))
+		return -2;
+	if (allow_all && !strcmp(key + n, "everything"))
+		return TOPIC_ALL;
+	return sink_event_index(key + n, strlen(key + n));
+}
+
+/* Whether a template compiles, so that a bad one is reported with its line. */
+static const char *check_tmpl(struct mqtt *m, const char *value)
+{
+	struct tmpl t;
+	if (tmpl_compile(&t, value, m->why, sizeof m->why) < 0)
+		return m->why;
+	tmpl_free(&t);
+	return NULL;
+}
+
+static const char *check_topic(struct mqtt *m, const char *value)
+{
+	if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS)
+		return "not valid UTF-8 for a topic";
+	if (*value && mosquitto_pub_topic_check(value) != MOSQ_ERR_SUCCESS)
+		return "a topic to publish to may not hold + or #";
+	return check_tmpl(m, value);
+}
+
+static const char *conf_key(void *tool, const char *key, const char *value)
+{
+	struct mqtt *m = tool;
+	int i;
+	if ((i = suffix_index(key, "topic.", 1)) != -2) {
+		if (i < 0)
+			return "unknown event (topic.EVENT takes an event name or everything)";
+		set_str(&m->topic_src[i], value);
+		if (!m->topic_src[i])
+			m->topic_src[i] = xstrdup("");
+		return check_topic(m, value);
+	}
+	if ((i = suffix_index(key, "template.", 0)) != -2) {
+		if (i < 0)
+			return "unknown event (template.EVENT takes an event name)";
+		set_str(&m->template_src[i], value);
+		return check_tmpl(m, value);
+	}
+	if (!strcmp(key, "host"))
+		set_str(&m->host, value);
+	else if (!strcmp(key, "port"))
+		return conf_ulong(value, 1, 65535, &m->port) ? "not a port number" : NULL;
+	else if (!strcmp(key, "client_id"))
+		set_str(&m->client_id, value);
+	else if (!strcmp(key, "username"))
+		set_str(&m->username, value);
+	else if (!strcmp(key, "password")) {
+		buf_reset(&m->password);
+		buf_adds(&m->password, value);
+		m->have_password = 1;
+	} else if (!strcmp(key, "password_file")) {
+		if (conf_read_secret(value, &m->password) < 0) {
+			snprintf(m->why, sizeof m->why, "%s: %s", value, strerror(errno));
+			return m->why;
+		}
+		m->have_password = 1;
+	} else if (!strcmp(key, "keepalive"))
+		return conf_ulong(value, 5, 65535, &m->keepalive) ? "not seconds from 5 to 65535" : NULL;
+	else if (!strcmp(key, "protocol")) {
+		if (!strcmp(value, "3.1.1") || !strcmp(value, "311"))
+			m->protocol = MQTT_PROTOCOL_V311;
+		else if (!strcmp(value, "5"))
+			m->protocol = MQTT_PROTOCOL_V5;
+		else
+			return "not 3.1.1 or 5";
+	} else if (!strcmp(key, "qos"))
+		return conf_ulong(value, 0, 2, &m->qos) ? "not 0, 1 or 2" : NULL;
+	else if (!strcmp(key, "retain"))
+		return conf_bool(value, &m->retain) ? "not yes or no" : NULL;
+	else if (!strcmp(key, "tls"))
+		return conf_bool(value, &m->tls) ? "not yes or no" : NULL;
+	else if (!strcmp(key, "cafile") || !strcmp(key, "capath") || !strcmp(key, "certfile") ||
+		 !strcmp(key, "keyfile")) {
+		char **dst = key[1] == 'a' ? (key[2] == 'f' ? &m->cafile : &m->capath)
+			   : key[0] == 'c' ? &m->certfile : &m->keyfile;
+		set_str(dst, value);
+		if (*value && access(value, R_OK) < 0) {
+			snprintf(m->why, sizeof m->why, "%s: %s", value, strerror(errno));
+			return m->why;
+		}
+	} else if (!strcmp(key, "message_expiry"))
+		return conf_ulong(value, 0, UINT32_MAX, &m->message_expiry) ? "not seconds" : NULL;
+	else if (!strcmp(key, "max_inflight"))
+		return conf_ulong(value, 2, 65535, &m->max_inflight) ? "not a number from 2 to 65535" : NULL;
+	else if (!strcmp(key, "payload")) {
+		if (!strcmp(value, "json"))
+			m->payload = PAYLOAD_JSON;
+		else if (!strcmp(value, "tsv"))
+			m->payload = PAYLOAD_TSV;
+		else if (!strcmp(value, "template"))
+			m->payload = PAYLOAD_TEMPLATE;
+		else
+			return "not json, tsv or template";
+	} else if (!strcmp(key, "template")) {
+		set_str(&m->template_src[SINK_NEVENTS], value);
+		return check_tmpl(m, value);
+	} else
+		return conf_unknown_key;
+	return NULL;
+}
+
+/* Compiles topics and templates; exits 2 naming the key. */
+static void compile(struct mqtt *m, unsigned events)
+{
+	for (int i = 0; i <= SINK_NEVENTS; i++) {
+		const char *src = m->topic_src[i] ? m->topic_src[i] : default_topics[i];
+		if (tmpl_compile(&m->topic[i], src, m->why, sizeof m->why) < 0)
+			die(2, "topic.%s: %s", i == TOPIC_ALL ? "everything" : sink_event_names[i], m->why);
+	}
+	if (m->payload != PAYLOAD_TEMPLATE)
+		return;
+	for (int i = 0; i < SINK_NEVENTS; i++) {
+		const char *src = m->template_src[i] ? m->template_src[i] : m->template_src[SINK_NEVENTS];
+		if (!src) {
+			if (events & (1u << i))
+				die(2, "payload = template, but no template (or template.%s) for %s",
+				    sink_event_names[i], sink_event_names[i]);
+			continue;
+		}
+		if (tmpl_compile(&m->tmpl[i], src, m->why, sizeof m->why) < 0)
+			die(2, "template%s%s: %s", m->template_src[i] ? "." : "",
+			    m->template_src[i] ? sink_event_names[i] : "", m->why);
+		m->have_tmpl[i] = 1;
+	}
+}
+
+/* ---- the network thread: records, wakes, and reconnects ---- */
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+		       const mosquitto_property *props)
+{
+	struct mqtt *m = obj;
+	(void)mosq, (void)flags, (void)props;
+	pthread_mutex_lock(&m->lock);
+	if (rc == 0) {
+		m->sh.link = LINK_UP;
+		m->sh.code = 0;
+		m->sh.refused = 0;
+	} else {
+		m->sh.refused = rc;
+	}
+	pthread_mutex_unlock(&m->lock);
+	sink_wake(m->sink);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+		       const mosquitto_property *props)
+{
+	struct mqtt *m = obj;
+	(void)mosq, (void)props;
+	pthread_mutex_lock(&m->lock);
+	struct shared *sh = &m->sh;
+	if (sh->nacks == sh->cap) {
+		sh->cap = sh->cap ? sh->cap * 2 : 1024;
+		sh->acks = realloc(sh->acks, sh->cap * sizeof *sh->acks);
+		if (!sh->acks)
+			die(1, "out of memory");
+	}
+	sh->acks[sh->nacks++] = (struct ack){ mid, reason };
+	int first = sh->nacks == 1;	/* later ones find the main thread woken already */
+	pthread_mutex_unlock(&m->lock);
+	if (first)
+		sink_wake(m->sink);
+}
+
+/* libmosquitto says why TLS failed only in its log. */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+	struct mqtt *m = obj;
+	(void)mosq;
+	if (level != MOSQ_LOG_ERR)
+		return;
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->sh.tls_err, sizeof m->sh.tls_err, "%s", text);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* A connection (attempt) ended with rc (err: errno when MOSQ_ERR_ERRNO). */
+static void note_down(struct mqtt *m, int rc, int err)
+{
+	pthread_mutex_lock(&m->lock);
+	struct shared *sh = &m->sh;
+	if (sh->refused) {
+		sh->link = LINK_REFUSED;
+		sh->code = sh->refused;
+	} else {
+		sh->link = sh->link == LINK_UP ? LINK_LOST : LINK_CANNOT;
+		sh->code = rc == MOSQ_ERR_ERRNO ? -err : rc;
+	}
+	sh->refused = 0;
+	sh->downs++;
+	pthread_mutex_unlock(&m->lock);
+	sink_wake(m->sink);
+}
+
+/* Sleeps up to delay seconds, less when told to quit. */
+static void pause_thread(struct mqtt *m, double delay)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)delay;
+	pthread_mutex_lock(&m->lock);
+	while (!atomic_load(&m->quit) &&
+	       pthread_cond_timedwait(&m->cond, &m->lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Like mosquitto_loop_forever, but it never gives up (a TLS or DNS failure ends that one),
+ * and it tells the main thread why a connection failed. */
+static void *net_thread(void *arg)
+{
+	struct mqtt *m = arg;
+	unsigned delay = 1;
+	int rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
+	while (!atomic_load(&m->quit)) {
+		if (rc == MOSQ_ERR_SUCCESS) {
+			rc = mosquitto_loop(m->mosq, 1000, 1);
+			if (rc == MOSQ_ERR_SUCCESS) {
+				pthread_mutex_lock(&m->lock);
+				if (m->sh.link == LINK_UP)
+					delay = 1;
+				pthread_mutex_unlock(&m->lock);
+				continue;
+			}
+		}
+		if (atomic_load(&m->quit))
+			break;
+		note_down(m, rc, errno);
+		pause_thread(m, delay);
+		delay = delay * 2 > RECONNECT_MAX ? RECONNECT_MAX : delay * 2;
+		rc = mosquitto_reconnect_async(m->mosq);
+	}
+	return NULL;
+}
+
+/* ---- the main thread ---- */
+
+static void report_link(struct mqtt *m, enum link link, int code, const char *tls_err)
+{
+	if (link == m->reported && code == m->reported_code)
+		return;
+	if (link == LINK_UP) {
+		if (m->reported != LINK_NONE)
+			warnx("connected to %s:%lu", m->host, m->port);
+	} else {
+		const char *why = code < 0 ? strerror(-code) : mosquitto_strerror(code);
+		if (link == LINK_REFUSED)
+			why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(code)
+							      : mosquitto_connack_string(code);
+		if (code == MOSQ_ERR_TLS && *tls_err)
+			why = tls_err;
+		warnx(link == LINK_REFUSED ? "broker %s:%lu refused the connection: %s"
+		      : link == LINK_LOST ? "lost the connection to %s:%lu: %s"
+					  : "cannot connect to %s:%lu: %s", m->host, m->port, why);
+	}
+	m->reported = link;
+	m->reported_code = code;
+}
+
+static void finish(struct mqtt *m, struct sink_item *it)
+{
+	unsigned d = (unsigned)it->drv;
+	if (d & FAIL_PERM) {
+		int code = FAIL_CODE(d);
+		sink_done(m->sink, it, SINK_PERMANENT, 0,
+			  d & FAIL_V5 ? mosquitto_reason_string(code) : mosquitto_strerror(code));
+	} else if (d & FAIL_RETRY) {
+		sink_done(m->sink, it, SINK_RETRY, 0, NULL);
+	} else {
+		sink_done(m->sink, it, SINK_OK, 0, NULL);
+	}
+}
+
+static void on_ack(struct mqtt *m, const struct ack *a)
+{
+	struct sink_item *it = m->by_mid[a->mid & 0xffff];
+	if (!it)
+		return;		/* of a publish already given back for resending */
+	m->by_mid[a->mid & 0xffff] = NULL;
+	m->inflight--;
+	m->acked++;
+	if (a->reason >= 0x80)	/* v5: the broker would not take it */
+		it->drv |= FAIL_PERM | FAIL_V5 | (uintptr_t)a->reason << 24;
+	if (!(--it->drv & PENDING_MASK))
+		finish(m, it);
+}
+
+/* QoS 0 publishes still queued in libmosquitto are gone with the connection: resend them.
+ * (QoS 1 and 2 ones are kept by libmosquitto and resent with the same mid.) */
+static void requeue_inflight(struct mqtt *m)
+{
+	for (size_t mid = 0; mid < 65536 && m->inflight; mid++) {
+		struct sink_item *it = m->by_mid[mid];
+		if (!it)
+			continue;
+		m->by_mid[mid] = NULL;
+		m->inflight--;
+		it->drv |= FAIL_RETRY;
+		if (!(--it->drv & PENDING_MASK))
+			finish(m, it);
+	}
+}
+
+/* Emits a value as one topic level: no '/', '+', '#', control characters or invalid UTF-8
+ * (each such byte or character becomes '_'), and an empty value as '_'. */
+static void emit_topic_level(struct buf *out, const char *value, size_t n, void *ctx)
+{
+	(void)ctx;
+	const unsigned char *p = (const unsigned char *)value, *end = p + n;
+	if (!n)
+		buf_addc(out, '_');
+	while (p < end) {
+		size_t len = utf8_len(p, (size_t)(end - p));
+		unsigned c = *p;
+		int bad = !len || c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#';
+		if (len == 2 && c == 0xc2 && p[1] < 0xa0)
+			bad = 1;	/* C1 controls, refused by brokers */
+		if (len == 3 && ((c == 0xef && p[1] == 0xbf && p[2] >= 0xbe) ||
+				 (c == 0xef && p[1] == 0xb7 && p[2] >= 0x90 && p[2] <= 0xaf)))
+			bad = 1;	/* noncharacters */
+		if (bad)
+			buf_addc(out, '_');
+		else
+			buf_add(out, p, len);
+		p += len ? len : 1;
+	}
+}
+
+static void emit_raw(struct buf *out, const char *value, size_t n, void *ctx)
+{
+	(void)ctx;
+	buf_add(out, value, n);
+}
+
+static void make_payload(struct mqtt *m, const struct sink_item *it, const struct event *ev)
+{
+	buf_reset(&m->payload_buf);
+	switch (m->payload) {
+	case PAYLOAD_JSON:
+		json_event(&m->payload_buf, ev, &m->scratch);
+		break;
+	case PAYLOAD_TSV:
+		buf_add(&m->payload_buf, it->line, it->len);
+		break;
+	case PAYLOAD_TEMPLATE:
+		if (m->have_tmpl[it->event])
+			tmpl_expand(&m->tmpl[it->event], ev, &m->payload_buf, &m->scratch, emit_raw, NULL);
+		break;
+	}
+}
+
+/* Starts the publishes of one event (up to two topics). */
+static void publish(struct mqtt *m, struct sink_item *it)
+{
+	struct event ev;
+	sink_item_event(it, &ev);
+	make_payload(m, it, &ev);
+	const struct tmpl *topics[2] = { &m->topic[TOPIC_ALL], &m->topic[it->event] };
+	it->drv = 1;	/* held while starting, so an early failure cannot finish it */
+	for (int i = 0; i < 2; i++) {
+		if (!topics[i]->nparts)
+			continue;	/* an empty topic is off */
+		buf_reset(&m->topic_buf);
+		tmpl_expand(topics[i], &ev, &m->topic_buf, &m->scratch, emit_topic_level, NULL);
+		int mid = 0;
+		int rc = mosquitto_publish_v5(m->mosq, &mid, buf_str(&m->topic_buf),
+					      (int)m->payload_buf.n, m->payload_buf.p, (int)m->qos,
+					      m->retain, m->props);
+		if (rc == MOSQ_ERR_SUCCESS) {
+			if (m->by_mid[mid & 0xffff])	/* a mid reused while still unacknowledged */
+				on_ack(m, &(struct ack){ mid, 0 });
+			m->by_mid[mid & 0xffff] = it;
+			it->drv++;
+			m->inflight++;
+			m->published++;
+		} else if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_NOMEM) {
+			it->drv |= FAIL_RETRY;
+			m->blocked = 1;
+		} else {
+			it->drv |= FAIL_PERM | (uintptr_t)rc << 24;
+		}
+	}
+	if (!(--it->drv & PENDING_MASK))
+		finish(m, it);
+}
+
+static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
+{
+	struct mqtt *m = ctx;
+	(void)pfd, (void)npfd;
+	char tls_err[sizeof m->sh.tls_err];
+	pthread_mutex_lock(&m->lock);
+	struct ack *swap = m->work;
+	size_t cap = m->workcap, nacks = m->sh.nacks;
+	m->work = m->sh.acks;
+	m->workcap = m->sh.cap;
+	m->sh.acks = swap;
+	m->sh.cap = cap;
+	m->sh.nacks = 0;
+	enum link link = m->sh.link;
+	int code = m->sh.code;
+	unsigned downs = m->sh.downs;
+	memcpy(tls_err, m->sh.tls_err, sizeof tls_err);
+	pthread_mutex_unlock(&m->lock);
+
+	for (size_t i = 0; i < nacks; i++)
+		on_ack(m, &m->work[i]);
+	if (downs != m->downs_seen) {
+		m->downs_seen = downs;
+		m->blocked = 0;
+		if (m->qos == 0)
+			requeue_inflight(m);
+	}
+	m->up = link == LINK_UP;
+	/* A broker not listening yet at start is reported after 5 s, not at once: a slow start
+	 * is no news; anything else is reported as it changes. */
+	if (link != LINK_NONE && (code != -ECONNREFUSED || m->reported != LINK_NONE ||
+				  now - m->started > 5))
+		report_link(m, link, code, tls_err);
+	if (!m->up || m->blocked)
+		return;
+	struct sink_item *it;
+	while (m->inflight + 2 <= m->max_inflight && (it = sink_take(m->sink, 0)))
+		publish(m, it);
+}
+
+static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
+{
+	struct mqtt *m = ctx;
+	(void)pfd, (void)max;
+	/* a first connection failure is reported after 5 s: come back then */
+	if (m->reported == LINK_NONE && (*wait < 0 || *wait > 1))
+		*wait = 1;
+	return 0;
+}
+
+static void counters(void *ctx, struct buf *out)
+{
+	struct mqtt *m = ctx;
+	buf_printf(out, " published=%llu acked=%llu unacked=%u connected=%s", m->published,
+		   m->acked, m->inflight, m->up ? "yes" : "no");
+}
+
+static void stop(void *ctx)
+{
+	struct mqtt *m = ctx;
+	if (m->reported == LINK_NONE && sink_inflight(m->sink) + sink_queued(m->sink)) {
+		m->started = -1e9;	/* why they were not delivered: say it now */
+		pump(m, NULL, 0, now_mono());
+	}
+	if (m->thread_started) {
+		atomic_store(&m->quit, 1);
+		pthread_mutex_lock(&m->lock);
+		pthread_cond_signal(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		mosquitto_disconnect(m->mosq);
+		pthread_join(m->thread, NULL);
+	}
+	mosquitto_destroy(m->mosq);
+	m->mosq = NULL;
+	memset(m->by_mid, 0, 65536 * sizeof *m->by_mid);
+}
+
+/* ---- setup ---- */
+
+static void setup_mosquitto(struct mqtt *m)
+{
+	mosquitto_lib_init();
+	m->mosq = mosquitto_new(m->client_id, true, m);
+	if (!m->mosq)
+		diesys(1, "mosquitto_new");
+	mosquitto_threaded_set(m->mosq, true);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, (int)m->max_inflight);
+	mosquitto_connect_v5_callback_set(m->mosq, on_connect);
+	mosquitto_publish_v5_callback_set(m->mosq, on_publish);
+	if (m->tls)	/* only for its errors: a log callback costs a vsnprintf per packet */
+		mosquitto_log_callback_set(m->mosq, on_log);
+	if (m->username && mosquitto_username_pw_set(m->mosq, m->username,
+						     m->have_password ? buf_str(&m->password) : NULL))
+		die(2, "username: not accepted by libmosquitto");
+	if (m->tls) {
+		const char *capath = m->cafile || m->capath ? m->capath : "/etc/ssl/certs";
+		int rc = mosquitto_tls_set(m->mosq, m->cafile, capath, m->certfile, m->keyfile, NULL);
+		if (rc)
+			die(2, "TLS setup (cafile %s, capath %s, certfile %s, keyfile %s): %s",
+			    m->cafile ? m->cafile : "-", capath ? capath : "-",
+			    m->certfile ? m->certfile : "-", m->keyfile ? m->keyfile : "-",
+			    mosquitto_strerror(rc));
+	}
+	if (m->message_expiry &&
+	    mosquitto_property_add_int32(&m->props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
+					 (uint32_t)m->message_expiry))
+		die(1, "message_expiry property: out of memory");
+}
+
+static void check_config(struct mqtt *m)
+{
+	if (m->message_expiry && m->protocol != MQTT_PROTOCOL_V5)
+		die(2, "message_expiry needs protocol = 5");
+	if ((m->cafile || m->capath || m->certfile || m->keyfile) && !m->tls)
+		die(2, "cafile, capath, certfile and keyfile need tls = yes");
+	if (!m->certfile != !m->keyfile)
+		die(2, "certfile and keyfile go together");
+	if (m->have_password && !m->username)
+		die(2, "a password needs a username");
+	if (!m->port)
+		m->port = m->tls ? 8883 : 1883;
+	if (!m->client_id) {
+		char host[256] = "localhost";
+		if (gethostname(host, sizeof host - 1) < 0)
+			warnsys("gethostname");
+		m->client_id = malloc(strlen(host) + 8);
+		if (!m->client_id)
+			die(1, "out of memory");
+		sprintf(m->client_id, "qsmqtt-%s", host);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct sink_driver driver = {
+		.name = "qsmqtt", .default_events = SINK_ALL_EVENTS, .conf_key = conf_key,
+		.fds = fds, .pump = pump, .stop = stop, .counters = counters,
+	};
+	struct mqtt m = { .keepalive = 60, .qos = 1, .max_inflight = 100,
+			  .protocol = MQTT_PROTOCOL_V311 };
+	const char *flag_host = NULL, *flag_port = NULL, *flag_qos = NULL, *flag_id = NULL,
+		   *flag_user = NULL;
+	diag_init("qsmqtt");
+	diag_std_flags(argc, argv, usage);
+	m.sink = sink_new(&driver, &m);
+	int c;
+	while ((c = getopt(argc, argv, SINK_FLAGS "h:p:q:i:u:")) != -1) {
+		if (sink_flag(m.sink, c, optarg))
+			continue;
+		switch (c) {
+		case 'h': flag_host = optarg; break;
+		case 'p': flag_port = optarg; break;
+		case 'q': flag_qos = optarg; break;
+		case 'i': flag_id = optarg; break;
+		case 'u': flag_user = optarg; break;
+		default: diag_usage(usage);
+		}
+	}
+	sink_configure(m.sink);
+	if (flag_host)
+		set_str(&m.host, flag_host);
+	if (flag_port && conf_ulong(flag_port, 1, 65535, &m.port))
+		die(2, "-p %s: not a port number", flag_port);
+	if (flag_qos && conf_ulong(flag_qos, 0, 2, &m.qos))
+		die(2, "-q %s: not 0, 1 or 2", flag_qos);
+	if (flag_id)
+		set_str(&m.client_id, flag_id);
+	if (flag_user)
+		set_str(&m.username, flag_user);
+	if (!m.have_password) {
+		const char *env = getenv("QSMQTT_PASSWORD");
+		if (env) {
+			buf_adds(&m.password, env);
+			m.have_password = 1;
+		}
+	}
+	if (!m.host)
+		m.host = xstrdup("localhost");
+	check_config(&m);
+	compile(&m, sink_events(m.sink));
+	setup_mosquitto(&m);
+	m.by_mid = calloc(65536, sizeof *m.by_mid);
+	if (!m.by_mid)
+		die(1, "out of memory");
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_cond_init(&m.cond, NULL);
+	m.started = now_mono();
+	int err = pthread_create(&m.thread, NULL, net_thread, &m);
+	if (err)
+		die(1, "pthread_create: %s", strerror(err));
+	m.thread_started = 1;
+	int status = sink_run(m.sink, argc - optind, argv + optind);
+
+	mosquitto_property_free_all(&m.props);
+	mosquitto_lib_cleanup();
+	for (int i = 0; i <= SINK_NEVENTS; i++) {
+		tmpl_free(&m.topic[i]);
+		free(m.topic_src[i]);
+		free(m.template_src[i]);
+		if (i < SINK_NEVENTS)
+			tmpl_free(&m.tmpl[i]);
+	}
+	free(m.sh.acks);
+	free(m.work);
+	free(m.by_mid);
+	buf_free(&m.password);
+	buf_free(&m.topic_buf);
+	buf_free(&m.payload_buf);
+	buf_free(&m.scratch);
+	free(m.host), free(m.client_id), free(m.username), free(m.cafile), free(m.capath);
+	free(m.certfile), free(m.keyfile);
+	return status;
+}

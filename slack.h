@@ -1,0 +1,69 @@
+/* slack: what qsslack posts to an incoming webhook and what Slack's answers mean. Message
+ * bodies are Block Kit with a text fallback, built from events whose every value is untrusted:
+ * values are escaped for mrkdwn (no mention, link or formatting can come from them) and for
+ * JSON, and texts are cut to Slack's limits, so a body is always valid JSON Slack accepts. */
+#ifndef SLACK_H
+#define SLACK_H
+#include <stddef.h>
+
+#include "buf.h"
+#include "sink.h"
+#include "tmpl.h"
+#include "tsv.h"
+
+/* Slack's limits, in characters: a section's text, a message's text fallback. Counted here in
+ * UTF-16 units (a character past U+FFFF counts 2), never fewer than code points. */
+#define SLACK_SECTION_MAX 3000
+#define SLACK_TEXT_MAX 40000
+/* Events in one digest message. */
+#define SLACK_DIGEST_MAX 20
+
+/* How messages look: from config, fixed after loading. */
+struct slack_style {
+	struct tmpl tmpl[SINK_NEVENTS];	/* by enum sink_event */
+	const char *username, *icon_emoji, *channel;	/* NULL: not sent */
+	const char *qmc_url, *hub_url;			/* NULL: no links; no trailing '/' */
+};
+/* Compiles kind's template from src (NULL: the default). 0 ok; -1 with why. */
+int slack_style_template(struct slack_style *st, int kind, const char *src,
+			 char *why, size_t whylen);
+void slack_style_free(struct slack_style *st);
+/* Why url cannot be the base of links (qmc_url, hub_url), or NULL. Strips a trailing '/'. */
+const char *slack_check_link_base(char *url);
+
+/* Buffers reused from one body to the next. */
+struct slack_work {
+	struct buf text, section, line, value;
+};
+void slack_work_free(struct slack_work *w);
+
+/* Appends one event's message body (JSON, no LF). -1 when a column holds a malformed escape
+ * (nothing appended then). */
+int slack_body_event(struct buf *out, const struct slack_style *st, const struct event *ev,
+		     struct slack_work *w);
+/* Appends a digest of n events (1..SLACK_DIGEST_MAX): a count header and one line each. An
+ * event with a malformed escape shows as such. */
+void slack_body_digest(struct buf *out, const struct slack_style *st, const struct event *ev,
+		       size_t n, struct slack_work *w);
+
+/* A webhook URL is a secret: logs show only "host/..." (port kept, user info dropped). */
+void slack_redact_url(struct buf *out, const char *url);
+
+/* What a post's answer means. */
+enum slack_verdict {
+	SLACK_DELIVERED,	/* 2xx */
+	SLACK_RETRY_AFTER,	/* 429: pause the webhook for retry_after seconds, then retry */
+	SLACK_TRANSIENT,	/* 5xx, 408, no answer: back off and retry */
+	SLACK_PERMANENT,	/* any other: dead-letter, never retry */
+};
+struct slack_answer {
+	enum slack_verdict verdict;
+	double retry_after;
+	char reason[160];	/* "HTTP 404 channel_not_found", body escaped and cut */
+};
+/* status 0 means no HTTP answer (connection error, timeout); retry_after is the Retry-After
+ * header's value or NULL. */
+void slack_classify(long status, const char *body, size_t n, const char *retry_after,
+		    struct slack_answer *a);
+
+#endif
