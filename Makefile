@@ -85,7 +85,7 @@ bench:
 	bench/run $(if $(QUICK),--quick)
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -94,6 +94,13 @@ FUZZ_COMMON = buf.c diag.c tsv.c json.c tmpl.c conf.c fuzz/jsoncheck.c
 fuzz/bin/%: fuzz/fuzz-%.c $(FUZZ_COMMON) *.h fuzz/*.h
 	@mkdir -p fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS) -o $@ $< $(FUZZ_EXTRA) $(FUZZ_COMMON) $(INIH_LIBS)
+
+fuzz/bin/parse: qsparse.c lines.c sig.c
+fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
+fuzz/bin/glob: glob.c
+fuzz/bin/glob: FUZZ_EXTRA = glob.c
+fuzz/bin/slack: slack.c sink.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
 
 fuzz:
 	scripts/deps build fuzz

@@ -373,6 +373,8 @@ static enum reason read_line(struct qsparse *q, const char *line, size_t len, st
 	if (framed < 0)
 		return R_BAD_FRAMING;
 	if (framed) {
+		if (!tsv_time_in_range(fr.time.p))
+			return R_BAD_FRAMING;
 		o->time = fr.time;
 		o->source = fr.source;
 		if (!(o->port = parse_port(fr.port)))

@@ -119,6 +119,8 @@ static int is_broadcast(const char *s, size_t n)
  * U+FFFD. `flat` keeps it on one line (digest lines). */
 static void escape_value(struct buf *out, const char *s, size_t n, enum code state, int flat)
 {
+	if (!n)		/* s may be an empty buf's NULL */
+		return;
 	const char *end = s + n;
 	while (s < end) {
 		const char *run = s;

@@ -286,18 +286,22 @@ static int num(const char *s, size_t n)
 	return v;
 }
 
+int tsv_time_in_range(const char *s)
+{
+	int mon = num(s + 5, 2), mday = num(s + 8, 2);
+	return mon >= 1 && mon <= 12 && mday >= 1 && mday <= 31 && num(s + 11, 2) <= 23 &&
+	       num(s + 14, 2) <= 59 && num(s + 17, 2) <= 60;
+}
+
 int tsv_parse_time(const char *s, size_t n, struct timespec *ts)
 {
 	size_t len = time_len(s, n);
-	if (!len || len != n)
+	if (!len || len != n || !tsv_time_in_range(s))
 		return -1;
 	struct tm tm = {
 		.tm_year = num(s, 4) - 1900, .tm_mon = num(s + 5, 2) - 1, .tm_mday = num(s + 8, 2),
 		.tm_hour = num(s + 11, 2), .tm_min = num(s + 14, 2), .tm_sec = num(s + 17, 2),
 	};
-	if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 60)
-		return -1;
 	long nsec = 0;
 	size_t i = 19;
 	if (s[i] == '.') {

@@ -60,6 +60,9 @@ struct timecache {
 	char text[20];
 };
 void tsv_format_time(struct timecache *cache, char out[RFC3339_LEN + 1], const struct timespec *ts);
+/* Whether the shaped time at s (as tsv_framed_time_len accepts it) names a real month, day and
+ * time of day: cheap, for checking every framed line. */
+int tsv_time_in_range(const char *s);
 /* Parses what tsv_framed_time_len accepts; 0 ok, -1 not a time. */
 int tsv_parse_time(const char *s, size_t n, struct timespec *ts);
 
