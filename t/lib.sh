@@ -34,6 +34,9 @@ ok() {
 	if "$@"; then pass "$desc"; else fail "$desc"; diag "command failed: $*"; fi
 }
 
+# not COMMAND...: succeeds when the command fails (for `ok DESC not grep -q ...`).
+not() { ! "$@"; }
+
 # is GOT EXPECTED DESCRIPTION
 is() {
 	if [ "$1" = "$2" ]; then
