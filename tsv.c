@@ -348,12 +348,16 @@ size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *es
 	size_t count = 0, start = 0;
 	*escaped = 0;
 	for (size_t i = 0; i < n;) {
-		uint64_t hit[2] = { 0, 0 };
-		size_t step = 16;
-		if (i + 16 <= n)
+		uint64_t hit[2];
+		if (i + 16 <= n) {
 			special_bytes(line + i, hit);
-		else
-			hit[0] = (uint64_t)tsv_escape_needed[(unsigned char)line[i]] << 7, step = 1;
+		} else {
+			/* The tail, padded with a byte that is never special: one block, not a loop. */
+			char tail[16];
+			memset(tail, 'a', sizeof tail);
+			memcpy(tail, line + i, n - i);
+			special_bytes(tail, hit);
+		}
 		for (int k = 0; k < 2; k++) {
 			for (uint64_t h = hit[k]; h; h &= h - 1) {
 				size_t at = i + 8 * (size_t)k + (size_t)__builtin_ctzll(h) / 8;
@@ -367,7 +371,7 @@ size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *es
 				start = at + 1;
 			}
 		}
-		i += step;
+		i += 16;
 	}
 	if (count < NFIELDS)
 		ev->f[count] = (struct slice){ line + start, n - start };

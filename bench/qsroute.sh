@@ -53,11 +53,20 @@ INI
 
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
-start=$(date +%s%N)
-"${pin[@]}" "$top/qsroute" -c "$tmp/qspipe.ini" -x 'INTERNAL\sa_*' -x '*\svc_*' \
-	-x 'LAB\bot?' -x 'CORP\[0-9]*' <"$tmp/events" >"$tmp/out" 2>"$tmp/err"
-end=$(date +%s%N)
-ns=$((end - start))
+# Best of three; the CPU time (user + system) tells the rate one core gives even when the machine
+# is busy with something else.
+best_ns="" best_cpu=""
+for _ in 1 2 3; do
+	start=$(date +%s%N)
+	/usr/bin/time -f '%U %S' -o "$tmp/time" "${pin[@]}" "$top/qsroute" -c "$tmp/qspipe.ini" \
+		-x 'INTERNAL\sa_*' -x '*\svc_*' -x 'LAB\bot?' -x 'CORP\[0-9]*' \
+		<"$tmp/events" >"$tmp/out" 2>"$tmp/err"
+	ns=$(($(date +%s%N) - start))
+	cpu_ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$tmp/time")
+	[ -n "$best_ns" ] && [ "$ns" -ge "$best_ns" ] || best_ns=$ns
+	[ -n "$best_cpu" ] && [ "$cpu_ms" -ge "$best_cpu" ] || best_cpu=$cpu_ms
+done
+[ "$best_cpu" -gt 0 ] || best_cpu=1
 passed=$(wc -l <"$tmp/out")
-echo "qsroute: $((events * 1000000000 / ns)) events/s ($((ns / events)) ns/event); $passed of $events passed"
+echo "qsroute: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event), $((events * 1000 / best_cpu)) events per CPU second; $passed of $events passed"
 sed 's/^/  /' "$tmp/err"

@@ -31,6 +31,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		tabs += line[i] == '\t';
 	if (count != tabs + 1 || (r == 0) != (count == NFIELDS))
 		abort();
+	/* The vectorized scanner agrees with the plain splitter, and flags exactly the columns
+	 * holding bytes that need escaping. */
+	struct event scanned;
+	unsigned escaped;
+	if (tsv_scan_event(line, n, &scanned, &escaped) != count)
+		abort();
+	for (size_t i = 0; i < (count < NFIELDS ? count : NFIELDS); i++) {
+		struct slice a = ev.f[i], b = scanned.f[i];
+		if (a.p != b.p || a.n != b.n || !!(escaped >> i & 1) != tsv_needs_escape(a.p, a.n))
+			abort();
+	}
 	if (r == 0) {
 		size_t total = NFIELDS - 1;
 		for (int i = 0; i < NFIELDS; i++)
