@@ -324,54 +324,60 @@ int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfield
 	return count == NFIELDS ? 0 : -1;
 }
 
-/* 16 bytes as a vector: GCC and clang compile the comparisons below to SSE2 or NEON. */
-typedef unsigned char bytes16 __attribute__((vector_size(16)));
+#ifdef __SSE2__
+#include <emmintrin.h>
 
-/* Flags the bytes of the 16 at s that DESIGN.md 1 escapes (below 0x20, backslash, DEL): bit 7
- * of byte k of hit[k / 8] for s[k]. */
-static void special_bytes(const char *s, uint64_t hit[2])
+/* The TABs among the 16 bytes at s (bit k for s[k]), and the other bytes DESIGN.md 1 escapes:
+ * below 0x20, backslash, DEL. */
+static inline void block_masks(const char *s, unsigned *tabs, unsigned *special)
 {
-	bytes16 x;
-	memcpy(&x, s, 16);
-	bytes16 m = (bytes16)((x < 0x20) | (x == '\\') | (x == 0x7f));
-	memcpy(hit, &m, 16);
-	for (int k = 0; k < 2; k++) {
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		hit[k] = __builtin_bswap64(hit[k]);
-#endif
-		hit[k] &= 0x8080808080808080u;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	/* Signed compares: 0x80-0xff are negative, so "0 <= x < 0x20" picks the control bytes. */
+	__m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+				    _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
+	__m128i other = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
+				     _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+	*tabs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
+	*special = (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, other)) & ~*tabs;
+}
+#else
+static inline void block_masks(const char *s, unsigned *tabs, unsigned *special)
+{
+	*tabs = *special = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		unsigned char c = (unsigned char)s[k];
+		*tabs |= (unsigned)(c == '\t') << k;
+		*special |= (unsigned)(c != '\t' && tsv_escape_needed[c]) << k;
 	}
 }
+#endif
 
 size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *escaped)
 {
 	size_t count = 0, start = 0;
 	*escaped = 0;
-	for (size_t i = 0; i < n;) {
-		uint64_t hit[2];
+	for (size_t i = 0; i < n; i += 16) {
+		unsigned tabs, special;
 		if (i + 16 <= n) {
-			special_bytes(line + i, hit);
+			block_masks(line + i, &tabs, &special);
 		} else {
 			/* The tail, padded with a byte that is never special: one block, not a loop. */
 			char tail[16];
 			memset(tail, 'a', sizeof tail);
 			memcpy(tail, line + i, n - i);
-			special_bytes(tail, hit);
+			block_masks(tail, &tabs, &special);
 		}
-		for (int k = 0; k < 2; k++) {
-			for (uint64_t h = hit[k]; h; h &= h - 1) {
-				size_t at = i + 8 * (size_t)k + (size_t)__builtin_ctzll(h) / 8;
-				if (line[at] != '\t') {
-					*escaped |= count < NFIELDS ? 1u << count : 0;
-					continue;
-				}
-				if (count < NFIELDS)
-					ev->f[count] = (struct slice){ line + start, at - start };
-				count++;
-				start = at + 1;
+		for (unsigned hits = tabs | special; hits; hits &= hits - 1) {
+			unsigned k = (unsigned)__builtin_ctz(hits);
+			if (special >> k & 1) {
+				*escaped |= count < NFIELDS ? 1u << count : 0;
+				continue;
 			}
+			if (count < NFIELDS)
+				ev->f[count] = (struct slice){ line + start, i + k - start };
+			count++;
+			start = i + k + 1;
 		}
-		i += 16;
 	}
 	if (count < NFIELDS)
 		ev->f[count] = (struct slice){ line + start, n - start };
