@@ -343,6 +343,8 @@ static void *net_thread(void *arg)
 	int rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
 	while (!atomic_load(&m->quit)) {
 		if (rc == MOSQ_ERR_SUCCESS) {
+			/* publishes wake it at once (libmosquitto's socket pair): the timeout is
+			 * only for keepalive */
 			rc = mosquitto_loop(m->mosq, 1000, 1);
 			if (rc == MOSQ_ERR_SUCCESS) {
 				pthread_mutex_lock(&m->lock);
@@ -601,6 +603,9 @@ static void setup_mosquitto(struct mqtt *m)
 	mosquitto_threaded_set(m->mosq, true);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, (int)m->max_inflight);
+	/* off by default in libmosquitto 2.0: Nagle would hold a lone publish until the previous
+	 * segment is acknowledged (up to the peer's delayed-ACK time) */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_v5_callback_set(m->mosq, on_connect);
 	mosquitto_publish_v5_callback_set(m->mosq, on_publish);
 	if (m->tls)	/* only for its errors: a log callback costs a vsnprintf per packet */

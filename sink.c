@@ -101,6 +101,7 @@ struct sink {
 	double now;
 	double progress;		/* when input was last read or an event last delivered */
 	int stopping;
+	int fresh;			/* items queued since the last pump */
 	int wake[2];
 	int dead_fd;
 	struct buf out, scratch;
@@ -488,6 +489,7 @@ static void enqueue(struct sink *s, struct sink_item *it)
 	lane_append(&s->lanes[it->lane], it);
 	s->nmem++;
 	s->nqueued++;
+	s->fresh = 1;
 }
 
 /* Without a spool a full queue makes room by dropping its oldest event. */
@@ -1046,10 +1048,15 @@ static void wait_events(struct sink *s, double deadline)
 			wait = 0;	/* lines read but left for the next turn */
 		pfd[n++] = (struct pollfd){ .fd = s->in.fd, .events = POLLIN };
 	}
+	int wake = n;
 	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	int first = n;
 	if (s->drv->fds)
 		n += s->drv->fds(s->ctx, pfd + n, SINK_MAX_FDS, &wait);
+	/* Events just queued are handed to the driver in this turn, not after the next input
+	 * or wake-up: waiting for those cost a whole inter-arrival time of latency. */
+	if (s->fresh)
+		wait = 0;
 	struct timespec ts, *tsp = NULL;
 	if (wait >= 0) {
 		ts.tv_sec = (time_t)wait;
@@ -1061,9 +1068,11 @@ static void wait_events(struct sink *s, double deadline)
 	if (ppoll(pfd, (nfds_t)n, tsp, &none) < 0 && errno != EINTR)
 		diesys(1, "poll");
 	char drain[256];
-	while (read(s->wake[0], drain, sizeof drain) > 0)
-		;
+	if (pfd[wake].revents & POLLIN)	/* no read per turn when nobody woke us */
+		while (read(s->wake[0], drain, sizeof drain) > 0)
+			;
 	s->now = now_mono();
+	s->fresh = 0;
 	if (s->drv->pump)
 		s->drv->pump(s->ctx, pfd + first, n - first, s->now);
 }
