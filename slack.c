@@ -10,14 +10,14 @@
 /* The first line of each is what the event shows as in a digest (with the rest flattened
  * after it), so it says what happened and where. */
 static const char *const default_templates[SINK_NEVENTS] = {
-	[EV_SESSION_START] = ":large_green_circle: `{user_dir}\\{user_id}` started a session on `{host}`",
-	[EV_SESSION_STOP] = ":white_circle: `{user_dir}\\{user_id}` ended a session on `{host}`",
-	[EV_CONNECTION_OPEN] = ":electric_plug: `{user_dir}\\{user_id}` opened a connection on `{host}`",
-	[EV_CONNECTION_CLOSE] = ":heavy_minus_sign: `{user_dir}\\{user_id}` closed a connection on `{host}`",
+	[EV_SESSION_START] = ":large_green_circle: `{user}` started a session on `{host}`",
+	[EV_SESSION_STOP] = ":white_circle: `{user}` ended a session on `{host}`",
+	[EV_CONNECTION_OPEN] = ":electric_plug: `{user}` opened a connection on `{host}`",
+	[EV_CONNECTION_CLOSE] = ":heavy_minus_sign: `{user}` closed a connection on `{host}`",
 	[EV_TASK_FAILED] = ":x: Task `{task_name}` failed on `{host}`\\n"
-		"*App:* `{app_name}`   *User:* `{user_dir}\\{user_id}`\\n```{message}```",
+		"*App:* `{app_name}`   *User:* `{user}`\\n```{message}```",
 	[EV_TASK_ABORTED] = ":warning: Task `{task_name}` was aborted on `{host}`\\n"
-		"*App:* `{app_name}`   *User:* `{user_dir}\\{user_id}`\\n```{message}```",
+		"*App:* `{app_name}`   *User:* `{user}`\\n```{message}```",
 	[EV_TASK_SUCCEEDED] = ":white_check_mark: Task `{task_name}` succeeded on `{host}`\\n"
 		"*App:* `{app_name}`",
 	[EV_TASK_DISTRIBUTED] = ":outbox_tray: Task `{task_name}` was distributed on `{host}`\\n"

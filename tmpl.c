@@ -38,7 +38,8 @@ int tmpl_compile(struct tmpl *t, const char *src, char *why, size_t whylen)
 				return -1;
 			}
 			size_t namelen = (size_t)(close - (src + i + 1));
-			int field = tsv_field_index(src + i + 1, namelen);
+			int field = namelen == 4 && !memcmp(src + i + 1, "user", 4)
+					    ? TMPL_USER : tsv_field_index(src + i + 1, namelen);
 			if (field < 0) {
 				snprintf(why, whylen, "unknown field {%.*s}",
 					 (int)(namelen > 40 ? 40 : namelen), src + i + 1);
@@ -71,12 +72,10 @@ void tmpl_free(struct tmpl *t)
 	*t = (struct tmpl){ 0 };
 }
 
-int tmpl_uses(const struct tmpl *t, int field)
+/* Decodes the column into scratch; -1 on a malformed escape. */
+static int decode(const struct event *ev, int field, struct buf *scratch)
 {
-	for (size_t i = 0; i < t->nparts; i++)
-		if (t->parts[i].field == field)
-			return 1;
-	return 0;
+	return tsv_unescape(scratch, ev->f[field].p, ev->f[field].n, NULL);
 }
 
 int tmpl_expand(const struct tmpl *t, const struct event *ev, struct buf *out,
@@ -89,9 +88,17 @@ int tmpl_expand(const struct tmpl *t, const struct event *ev, struct buf *out,
 			buf_add(out, t->text + part->off, part->len);
 			continue;
 		}
-		const struct slice *value = &ev->f[part->field];
 		buf_reset(scratch);
-		if (tsv_unescape(scratch, value->p, value->n, NULL) < 0) {
+		int bad;
+		if (part->field == TMPL_USER) {
+			bad = decode(ev, F_USER_DIR, scratch);
+			if (scratch->n)
+				buf_addc(scratch, '\\');
+			bad |= decode(ev, F_USER_ID, scratch);
+		} else {
+			bad = decode(ev, part->field, scratch);
+		}
+		if (bad) {
 			out->n = mark;
 			return -1;
 		}

@@ -180,4 +180,11 @@ is "$?" 2 "-n with -t: exit 2"
 qsslack -x </dev/null 2>/dev/null
 is "$?" 2 "unknown flag: exit 2"
 
+# {user}: DIR\id, or the id alone when the event has no user directory
+event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_id=alice >"$T/nodir.tsv"
+event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_dir=LAB user_id=alice >>"$T/nodir.tsv"
+qsslack -n <"$T/nodir.tsv" | python3 -c 'import json, sys; [print(json.loads(l)["text"]) for l in sys.stdin]' >"$T/nodir.txt"
+is "$(cat "$T/nodir.txt")" ":large_green_circle: \`alice\` started a session on \`sense1\`
+:large_green_circle: \`LAB\\alice\` started a session on \`sense1\`" "{user} leaves out an empty directory and its backslash"
+
 done_testing
