@@ -23,6 +23,12 @@ struct glob_set {
 /* Folding changes no code point from here on (the last range folded is Cyrillic's). */
 #define FOLD_LIMIT 0x530u
 
+static int is_pow2_or_zero(size_t n)
+{
+	return !(n & (n - 1));
+}
+
+/* Room for n elements. */
 static void *grow(void *p, size_t n, size_t size)
 {
 	p = realloc(p, (n ? n : 1) * size);
@@ -163,7 +169,8 @@ static void add_token(struct glob *g, uint32_t type, uint32_t arg)
 
 static void add_range(struct glob *g, uint32_t *nranges, uint32_t lo, uint32_t hi)
 {
-	g->ranges = grow(g->ranges, 2 * (*nranges + 1), sizeof *g->ranges);
+	if (is_pow2_or_zero(*nranges))	/* doubling: a set may add hundreds of ranges */
+		g->ranges = grow(g->ranges, 2 * 2 * (*nranges ? *nranges : 1), sizeof *g->ranges);
 	g->ranges[2 * *nranges] = lo;
 	g->ranges[2 * *nranges + 1] = hi;
 	++*nranges;
@@ -219,7 +226,8 @@ static const char *compile_set(struct glob *g, size_t *nsets, uint32_t *nranges,
 		add_range(g, nranges, lo, c);
 	}
 	set.nranges = *nranges - set.first;
-	g->sets = grow(g->sets, *nsets + 1, sizeof *g->sets);
+	if (is_pow2_or_zero(*nsets))
+		g->sets = grow(g->sets, 2 * (*nsets ? *nsets : 1), sizeof *g->sets);
 	g->sets[*nsets] = set;
 	add_token(g, T_SET, (uint32_t)(*nsets)++);
 	return NULL;

@@ -143,7 +143,13 @@ static void escape_value(struct buf *out, const char *s, size_t n, enum code sta
 		case '<': buf_adds(out, "&lt;"); break;
 		case '>': buf_adds(out, "&gt;"); break;
 		case '`': buf_adds(out, GRAVE); break;
-		case '\r': break;
+		case '\r':
+			/* CRLF is a line break; a lone CR is one too. Never just dropped: that could
+			 * join "@he" and "re" into a broadcast after the check below. */
+			if (s < end && *s == '\n')
+				break;
+			buf_addc(out, flat || state == CODE_INLINE ? ' ' : '\n');
+			break;
 		case '@':
 			buf_addc(out, '@');
 			if (is_broadcast(s, (size_t)(end - s)))

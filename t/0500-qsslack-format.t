@@ -187,4 +187,10 @@ qsslack -n <"$T/nodir.tsv" | python3 -c 'import json, sys; [print(json.loads(l)[
 is "$(cat "$T/nodir.txt")" ":large_green_circle: \`alice\` started a session on \`sense1\`
 :large_green_circle: \`LAB\\alice\` started a session on \`sense1\`" "{user} leaves out an empty directory and its backslash"
 
+# A CR between letters never joins them into a broadcast (found by fuzz/fuzz-slack.c): it is a
+# line break, as CRLF is.
+event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_id='x\r@he\rre' message='@chan\r\nnel' >"$T/cr.tsv"
+qsslack -n <"$T/cr.tsv" >"$T/cr.json"
+ok "no @here or @channel made of CR-separated parts" not grep -qiE '@(here|channel)' "$T/cr.json"
+
 done_testing
