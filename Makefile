@@ -42,7 +42,7 @@ qsparse: qsparse.o $(COMMON)
 qsroute: qsroute.o glob.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
 qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 

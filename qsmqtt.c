@@ -1,17 +1,15 @@
 /* qsmqtt: publishes events to an MQTT broker, one message per topic, at least once (QoS 1, 2).
- * The sink runtime (sink.h) reads and queues; libmosquitto runs on our network thread, which
- * only records what the broker said (acknowledged mids, connection state) under a mutex and
- * wakes the main loop, where everything else happens. */
+ * The sink runtime (sink.h) reads and queues; libmosquitto runs in its loop on the one thread
+ * (its socket in the poll, mosquitto_loop_read/write/misc in pump), so acknowledgements come
+ * back as calls of on_publish within pump: no thread, lock or hand-off. */
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -46,21 +44,6 @@ enum link { LINK_NONE, LINK_UP, LINK_CANNOT, LINK_REFUSED, LINK_LOST };
 #define FAIL_V5 (1u << 18)	/* the code is a v5 reason code, not a libmosquitto error */
 #define FAIL_CODE(d) ((int)((d) >> 24))
 
-struct ack {
-	int mid, reason;
-};
-
-/* Between the network thread and the main one, under lock. */
-struct shared {
-	struct ack *acks;
-	size_t nacks, cap;
-	enum link link;
-	int code;		/* libmosquitto error, errno or CONNACK code for link */
-	unsigned downs;		/* connections ended or attempts failed */
-	int refused;		/* the broker refused this attempt with code */
-	char tls_err[200];	/* libmosquitto's last error log line */
-};
-
 struct mqtt {
 	struct sink *sink;
 	struct mosquitto *mosq;
@@ -78,21 +61,19 @@ struct mqtt {
 	int have_tmpl[SINK_NEVENTS];
 	char why[160];
 	mosquitto_property *props;
-	/* the network thread */
-	pthread_t thread;
-	int thread_started;
-	atomic_int quit;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct shared sh;
-	/* the main thread's */
-	struct ack *work;
-	size_t workcap;
+	/* the connection: libmosquitto runs in the sink loop, on this one thread */
+	enum link link;			/* what we last heard of it */
+	int code;			/* libmosquitto error, -errno or CONNACK code for link */
+	int refused;			/* the broker refused this attempt with code */
+	int open;			/* a socket is open: connecting or connected */
+	int tried;			/* connect_async done: reconnect_async from now on */
+	unsigned delay;			/* the next backoff, seconds */
+	double retry_at, misc_at;	/* next connection attempt, next keepalive check */
+	char tls_err[200];		/* libmosquitto's last error log line */
+	int early_mid;			/* acknowledged before mosquitto_publish returned it */
 	struct sink_item **by_mid;	/* 65536: the item each unacknowledged mid is for */
 	unsigned inflight;		/* publishes not acknowledged */
-	int up;
-	unsigned downs_seen;
-	int blocked;			/* a publish found no connection: wait for news */
+	int blocked;			/* a publish failed for the connection: wait for news of it */
 	enum link reported;
 	int reported_code;
 	double started;
@@ -252,140 +233,21 @@ static void compile(struct mqtt *m, unsigned events)
 	}
 }
 
-/* ---- the network thread: records, wakes, and reconnects ---- */
+/* ---- libmosquitto's callbacks (from mosquitto_loop*, mosquitto_publish: all in pump) ---- */
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 		       const mosquitto_property *props)
 {
 	struct mqtt *m = obj;
 	(void)mosq, (void)flags, (void)props;
-	pthread_mutex_lock(&m->lock);
 	if (rc == 0) {
-		m->sh.link = LINK_UP;
-		m->sh.code = 0;
-		m->sh.refused = 0;
+		m->link = LINK_UP;
+		m->code = 0;
+		m->refused = 0;
+		m->delay = 1;
 	} else {
-		m->sh.refused = rc;
+		m->refused = rc;
 	}
-	pthread_mutex_unlock(&m->lock);
-	sink_wake(m->sink);
-}
-
-static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
-		       const mosquitto_property *props)
-{
-	struct mqtt *m = obj;
-	(void)mosq, (void)props;
-	pthread_mutex_lock(&m->lock);
-	struct shared *sh = &m->sh;
-	if (sh->nacks == sh->cap) {
-		sh->cap = sh->cap ? sh->cap * 2 : 1024;
-		sh->acks = realloc(sh->acks, sh->cap * sizeof *sh->acks);
-		if (!sh->acks)
-			die(1, "out of memory");
-	}
-	sh->acks[sh->nacks++] = (struct ack){ mid, reason };
-	int first = sh->nacks == 1;	/* later ones find the main thread woken already */
-	pthread_mutex_unlock(&m->lock);
-	if (first)
-		sink_wake(m->sink);
-}
-
-/* libmosquitto says why TLS failed only in its log. */
-static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
-{
-	struct mqtt *m = obj;
-	(void)mosq;
-	if (level != MOSQ_LOG_ERR)
-		return;
-	pthread_mutex_lock(&m->lock);
-	snprintf(m->sh.tls_err, sizeof m->sh.tls_err, "%s", text);
-	pthread_mutex_unlock(&m->lock);
-}
-
-/* A connection (attempt) ended with rc (err: errno when MOSQ_ERR_ERRNO). */
-static void note_down(struct mqtt *m, int rc, int err)
-{
-	pthread_mutex_lock(&m->lock);
-	struct shared *sh = &m->sh;
-	if (sh->refused) {
-		sh->link = LINK_REFUSED;
-		sh->code = sh->refused;
-	} else {
-		sh->link = sh->link == LINK_UP ? LINK_LOST : LINK_CANNOT;
-		sh->code = rc == MOSQ_ERR_ERRNO ? -err : rc;
-	}
-	sh->refused = 0;
-	sh->downs++;
-	pthread_mutex_unlock(&m->lock);
-	sink_wake(m->sink);
-}
-
-/* Sleeps up to delay seconds, less when told to quit. */
-static void pause_thread(struct mqtt *m, double delay)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)delay;
-	pthread_mutex_lock(&m->lock);
-	while (!atomic_load(&m->quit) &&
-	       pthread_cond_timedwait(&m->cond, &m->lock, &until) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&m->lock);
-}
-
-/* Like mosquitto_loop_forever, but it never gives up (a TLS or DNS failure ends that one),
- * and it tells the main thread why a connection failed. */
-static void *net_thread(void *arg)
-{
-	struct mqtt *m = arg;
-	unsigned delay = 1;
-	int rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
-	while (!atomic_load(&m->quit)) {
-		if (rc == MOSQ_ERR_SUCCESS) {
-			/* publishes wake it at once (libmosquitto's socket pair): the timeout is
-			 * only for keepalive */
-			rc = mosquitto_loop(m->mosq, 1000, 1);
-			if (rc == MOSQ_ERR_SUCCESS) {
-				pthread_mutex_lock(&m->lock);
-				if (m->sh.link == LINK_UP)
-					delay = 1;
-				pthread_mutex_unlock(&m->lock);
-				continue;
-			}
-		}
-		if (atomic_load(&m->quit))
-			break;
-		note_down(m, rc, errno);
-		pause_thread(m, delay);
-		delay = delay * 2 > RECONNECT_MAX ? RECONNECT_MAX : delay * 2;
-		rc = mosquitto_reconnect_async(m->mosq);
-	}
-	return NULL;
-}
-
-/* ---- the main thread ---- */
-
-static void report_link(struct mqtt *m, enum link link, int code, const char *tls_err)
-{
-	if (link == m->reported && code == m->reported_code)
-		return;
-	if (link == LINK_UP) {
-		if (m->reported != LINK_NONE)
-			warnx("connected to %s:%lu", m->host, m->port);
-	} else {
-		const char *why = code < 0 ? strerror(-code) : mosquitto_strerror(code);
-		if (link == LINK_REFUSED)
-			why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(code)
-							      : mosquitto_connack_string(code);
-		if (code == MOSQ_ERR_TLS && *tls_err)
-			why = tls_err;
-		warnx(link == LINK_REFUSED ? "broker %s:%lu refused the connection: %s"
-		      : link == LINK_LOST ? "lost the connection to %s:%lu: %s"
-					  : "cannot connect to %s:%lu: %s", m->host, m->port, why);
-	}
-	m->reported = link;
-	m->reported_code = code;
 }
 
 static void finish(struct mqtt *m, struct sink_item *it)
@@ -402,18 +264,73 @@ static void finish(struct mqtt *m, struct sink_item *it)
 	}
 }
 
-static void on_ack(struct mqtt *m, const struct ack *a)
+static void on_ack(struct mqtt *m, struct sink_item *it, int mid, int reason)
 {
-	struct sink_item *it = m->by_mid[a->mid & 0xffff];
-	if (!it)
-		return;		/* of a publish already given back for resending */
-	m->by_mid[a->mid & 0xffff] = NULL;
+	m->by_mid[mid & 0xffff] = NULL;
 	m->inflight--;
 	m->acked++;
-	if (a->reason >= 0x80)	/* v5: the broker would not take it */
-		it->drv |= FAIL_PERM | FAIL_V5 | (uintptr_t)a->reason << 24;
+	if (reason >= 0x80)	/* v5: the broker would not take it */
+		it->drv |= FAIL_PERM | FAIL_V5 | (uintptr_t)reason << 24;
 	if (!(--it->drv & PENDING_MASK))
 		finish(m, it);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
+		       const mosquitto_property *props)
+{
+	struct mqtt *m = obj;
+	(void)mosq, (void)props;
+	/* mosquitto_loop_read stops at the first EAGAIN it finds in errno: keep ours from it */
+	int saved = errno;
+	struct sink_item *it = m->by_mid[mid & 0xffff];
+	if (it)
+		on_ack(m, it, mid, reason);
+	else	/* a QoS 0 publish written within mosquitto_publish, or one given back */
+		m->early_mid = mid;
+	errno = saved;
+}
+
+/* libmosquitto says why TLS failed only in its log. */
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+	struct mqtt *m = obj;
+	(void)mosq;
+	if (level == MOSQ_LOG_ERR)
+		snprintf(m->tls_err, sizeof m->tls_err, "%s", text);
+}
+
+/* ---- the connection, driven from the sink loop ---- */
+
+static void report_link(struct mqtt *m)
+{
+	if (m->link == m->reported && m->code == m->reported_code)
+		return;
+	if (m->link == LINK_UP) {
+		if (m->reported != LINK_NONE)
+			warnx("connected to %s:%lu", m->host, m->port);
+	} else {
+		int code = m->code;
+		const char *why = code < 0 ? strerror(-code) : mosquitto_strerror(code);
+		if (m->link == LINK_REFUSED)
+			why = m->protocol == MQTT_PROTOCOL_V5 ? mosquitto_reason_string(code)
+							      : mosquitto_connack_string(code);
+		if (code == MOSQ_ERR_TLS && *m->tls_err)
+			why = m->tls_err;
+		warnx(m->link == LINK_REFUSED ? "broker %s:%lu refused the connection: %s"
+		      : m->link == LINK_LOST ? "lost the connection to %s:%lu: %s"
+					     : "cannot connect to %s:%lu: %s", m->host, m->port, why);
+	}
+	m->reported = m->link;
+	m->reported_code = m->code;
+}
+
+/* A broker not listening yet at start is reported after 5 s, not at once: a slow start is
+ * no news; anything else is reported as it changes. */
+static void report(struct mqtt *m, double now)
+{
+	if (m->link != LINK_NONE && (m->code != -ECONNREFUSED || m->reported != LINK_NONE ||
+				     now - m->started > 5))
+		report_link(m);
 }
 
 /* QoS 0 publishes still queued in libmosquitto are gone with the connection: resend them.
@@ -431,6 +348,75 @@ static void requeue_inflight(struct mqtt *m)
 			finish(m, it);
 	}
 }
+
+/* A connection (attempt) ended with rc (err: errno when MOSQ_ERR_ERRNO): try again after
+ * the backoff. */
+static void note_down(struct mqtt *m, int rc, int err, double now)
+{
+	if (m->refused) {
+		m->link = LINK_REFUSED;
+		m->code = m->refused;
+	} else {
+		m->link = m->link == LINK_UP ? LINK_LOST : LINK_CANNOT;
+		m->code = rc == MOSQ_ERR_ERRNO ? -err : rc;
+	}
+	m->refused = 0;
+	m->open = 0;
+	m->blocked = 0;
+	if (m->qos == 0)
+		requeue_inflight(m);
+	m->retry_at = now + m->delay;
+	m->delay = m->delay * 2 > RECONNECT_MAX ? RECONNECT_MAX : m->delay * 2;
+}
+
+/* Starts a connection; it goes on in drive. A host name is looked up here, blocking. */
+static void connect_broker(struct mqtt *m, double now)
+{
+	int rc = m->tried ? mosquitto_reconnect_async(m->mosq)
+			  : mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
+	int err = errno;
+	m->tried = 1;
+	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0)
+		m->open = 1;
+	else
+		note_down(m, rc ? rc : MOSQ_ERR_NO_CONN, err, now);
+}
+
+/* Reads and writes what poll said the socket is ready for, and sends keepalives. */
+static void drive(struct mqtt *m, short revents, double now)
+{
+	int rc = MOSQ_ERR_SUCCESS;
+	if (m->link != LINK_UP) {
+		/* until the CONNACK: libmosquitto 2.0 finishes a TLS handshake only in its loop */
+		rc = mosquitto_loop(m->mosq, 0, 1);
+		/* and goes on with one on a refused or reset socket for ever */
+		int sock = mosquitto_socket(m->mosq);
+		if (rc == MOSQ_ERR_SUCCESS && sock >= 0 && (revents & (POLLHUP | POLLERR))) {
+			int err = 0;
+			socklen_t len = sizeof err;
+			if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err)
+				err = ECONNRESET;	/* the error was taken by a write */
+			note_down(m, MOSQ_ERR_ERRNO, err, now);
+			return;
+		}
+	} else {
+		if (revents & (POLLIN | POLLERR | POLLHUP)) {
+			errno = 0;
+			rc = mosquitto_loop_read(m->mosq, 1);
+		}
+		if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+			rc = mosquitto_loop_write(m->mosq, 1);
+		if (rc == MOSQ_ERR_SUCCESS && now >= m->misc_at) {
+			rc = mosquitto_loop_misc(m->mosq);
+			m->misc_at = now + 1;
+		}
+	}
+	int err = errno;
+	if (mosquitto_socket(m->mosq) < 0)	/* libmosquitto closed it */
+		note_down(m, rc ? rc : MOSQ_ERR_CONN_LOST, err, now);
+}
+
+/* ---- publishing ---- */
 
 /* Emits a value as one topic level: no '/', '+', '#', control characters or invalid UTF-8
  * (each such byte or character becomes '_'), and an empty value as '_'. */
@@ -494,16 +480,28 @@ static void publish(struct mqtt *m, struct sink_item *it)
 		buf_reset(&m->topic_buf);
 		tmpl_expand(topics[i], &ev, &m->topic_buf, &m->scratch, emit_topic_level, NULL);
 		int mid = 0;
+		m->early_mid = 0;
 		int rc = mosquitto_publish_v5(m->mosq, &mid, buf_str(&m->topic_buf),
 					      (int)m->payload_buf.n, m->payload_buf.p, (int)m->qos,
 					      m->retain, m->props);
+		if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+			/* queued, but the socket failed: drive will see it closed (QoS 0 is then
+			 * given back, QoS 1 and 2 resent by libmosquitto) */
+			m->blocked = 1;
+			rc = MOSQ_ERR_SUCCESS;
+		}
 		if (rc == MOSQ_ERR_SUCCESS) {
-			if (m->by_mid[mid & 0xffff])	/* a mid reused while still unacknowledged */
-				on_ack(m, &(struct ack){ mid, 0 });
+			m->published++;
+			if (mid && mid == m->early_mid) {	/* QoS 0, written at once */
+				m->acked++;
+				continue;
+			}
+			struct sink_item *old = m->by_mid[mid & 0xffff];
+			if (old)	/* a mid reused while still unacknowledged */
+				on_ack(m, old, mid, 0);
 			m->by_mid[mid & 0xffff] = it;
 			it->drv++;
 			m->inflight++;
-			m->published++;
 		} else if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_NOMEM) {
 			it->drv |= FAIL_RETRY;
 			m->blocked = 1;
@@ -518,37 +516,12 @@ static void publish(struct mqtt *m, struct sink_item *it)
 static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 {
 	struct mqtt *m = ctx;
-	(void)pfd, (void)npfd;
-	char tls_err[sizeof m->sh.tls_err];
-	pthread_mutex_lock(&m->lock);
-	struct ack *swap = m->work;
-	size_t cap = m->workcap, nacks = m->sh.nacks;
-	m->work = m->sh.acks;
-	m->workcap = m->sh.cap;
-	m->sh.acks = swap;
-	m->sh.cap = cap;
-	m->sh.nacks = 0;
-	enum link link = m->sh.link;
-	int code = m->sh.code;
-	unsigned downs = m->sh.downs;
-	memcpy(tls_err, m->sh.tls_err, sizeof tls_err);
-	pthread_mutex_unlock(&m->lock);
-
-	for (size_t i = 0; i < nacks; i++)
-		on_ack(m, &m->work[i]);
-	if (downs != m->downs_seen) {
-		m->downs_seen = downs;
-		m->blocked = 0;
-		if (m->qos == 0)
-			requeue_inflight(m);
-	}
-	m->up = link == LINK_UP;
-	/* A broker not listening yet at start is reported after 5 s, not at once: a slow start
-	 * is no news; anything else is reported as it changes. */
-	if (link != LINK_NONE && (code != -ECONNREFUSED || m->reported != LINK_NONE ||
-				  now - m->started > 5))
-		report_link(m, link, code, tls_err);
-	if (!m->up || m->blocked)
+	if (m->open)
+		drive(m, npfd ? pfd[0].revents : 0, now);
+	else if (now >= m->retry_at)
+		connect_broker(m, now);
+	report(m, now);
+	if (m->link != LINK_UP || m->blocked)
 		return;
 	struct sink_item *it;
 	while (m->inflight + 2 <= m->max_inflight && (it = sink_take(m->sink, 0)))
@@ -558,18 +531,35 @@ static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
 {
 	struct mqtt *m = ctx;
-	(void)pfd, (void)max;
+	(void)max;
+	double bound = -1;
+	int n = 0;
+	if (m->open) {
+		short want = POLLIN;
+		if (mosquitto_want_write(m->mosq))
+			want |= POLLOUT;
+		pfd[n++] = (struct pollfd){ .fd = mosquitto_socket(m->mosq), .events = want };
+		/* keepalive once a second; a TLS handshake waiting for the TCP connection or
+		 * to write is not in want_write: look again soon */
+		bound = m->link != LINK_UP && m->tls ? 0.01 : 1;
+	} else {
+		bound = m->retry_at - now_mono();
+		if (bound < 0)
+			bound = 0;
+	}
 	/* a first connection failure is reported after 5 s: come back then */
-	if (m->reported == LINK_NONE && (*wait < 0 || *wait > 1))
-		*wait = 1;
-	return 0;
+	if (m->reported == LINK_NONE && bound > 1)
+		bound = 1;
+	if (*wait < 0 || *wait > bound)
+		*wait = bound;
+	return n;
 }
 
 static void counters(void *ctx, struct buf *out)
 {
 	struct mqtt *m = ctx;
 	buf_printf(out, " published=%llu acked=%llu unacked=%u connected=%s", m->published,
-		   m->acked, m->inflight, m->up ? "yes" : "no");
+		   m->acked, m->inflight, m->link == LINK_UP ? "yes" : "no");
 }
 
 static void stop(void *ctx)
@@ -577,16 +567,10 @@ static void stop(void *ctx)
 	struct mqtt *m = ctx;
 	if (m->reported == LINK_NONE && sink_inflight(m->sink) + sink_queued(m->sink)) {
 		m->started = -1e9;	/* why they were not delivered: say it now */
-		pump(m, NULL, 0, now_mono());
+		report(m, now_mono());
 	}
-	if (m->thread_started) {
-		atomic_store(&m->quit, 1);
-		pthread_mutex_lock(&m->lock);
-		pthread_cond_signal(&m->cond);
-		pthread_mutex_unlock(&m->lock);
+	if (m->open)
 		mosquitto_disconnect(m->mosq);
-		pthread_join(m->thread, NULL);
-	}
 	mosquitto_destroy(m->mosq);
 	m->mosq = NULL;
 	memset(m->by_mid, 0, 65536 * sizeof *m->by_mid);
@@ -600,7 +584,6 @@ static void setup_mosquitto(struct mqtt *m)
 	m->mosq = mosquitto_new(m->client_id, true, m);
 	if (!m->mosq)
 		diesys(1, "mosquitto_new");
-	mosquitto_threaded_set(m->mosq, true);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, (int)m->max_inflight);
 	/* off by default in libmosquitto 2.0: Nagle would hold a lone publish until the previous
@@ -658,7 +641,7 @@ int main(int argc, char **argv)
 		.fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	struct mqtt m = { .keepalive = 60, .qos = 1, .max_inflight = 100,
-			  .protocol = MQTT_PROTOCOL_V311 };
+			  .protocol = MQTT_PROTOCOL_V311, .delay = 1 };
 	const char *flag_host = NULL, *flag_port = NULL, *flag_qos = NULL, *flag_id = NULL,
 		   *flag_user = NULL;
 	diag_init("qsmqtt");
@@ -703,13 +686,8 @@ int main(int argc, char **argv)
 	m.by_mid = calloc(65536, sizeof *m.by_mid);
 	if (!m.by_mid)
 		die(1, "out of memory");
-	pthread_mutex_init(&m.lock, NULL);
-	pthread_cond_init(&m.cond, NULL);
 	m.started = now_mono();
-	int err = pthread_create(&m.thread, NULL, net_thread, &m);
-	if (err)
-		die(1, "pthread_create: %s", strerror(err));
-	m.thread_started = 1;
+	connect_broker(&m, m.started);
 	int status = sink_run(m.sink, argc - optind, argv + optind);
 
 	mosquitto_property_free_all(&m.props);
@@ -721,8 +699,6 @@ int main(int argc, char **argv)
 		if (i < SINK_NEVENTS)
 			tmpl_free(&m.tmpl[i]);
 	}
-	free(m.sh.acks);
-	free(m.work);
 	free(m.by_mid);
 	buf_free(&m.password);
 	buf_free(&m.topic_buf);
