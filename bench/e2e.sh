@@ -14,14 +14,7 @@ bin=${BIN:-$top}
 [ $# -ge 4 ] || { sed -n '2,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 sys=$1 qos=$2 rate=$3 secs=$4 mode=${5:-count}
 unset QSPIPE_CONF
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/qspipe-e2e.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$top/bench/lib.sh" qspipe-e2e
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

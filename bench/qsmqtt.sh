@@ -7,14 +7,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-200000}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/qsmqtt-bench.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$top/bench/lib.sh" qsmqtt-bench
 unset QSPIPE_CONF
 [ -x "$top/qsmqtt" ] || { echo "bench/qsmqtt.sh: build qsmqtt first (make qsmqtt)" >&2; exit 1; }
 command -v /usr/bin/time >/dev/null || { echo "bench/qsmqtt.sh: needs /usr/bin/time (scripts/deps bench)" >&2; exit 1; }
