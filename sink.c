@@ -431,6 +431,7 @@ static void spool_flush(struct spool *sp)
 	if (sp->sync && fdatasync(g->fd) < 0)
 		warnsys("spool %s: fdatasync", sp->dir);
 	g->bytes += (off_t)n;
+	sp->bytes += n;		/* spool_collect takes a segment's bytes off again */
 	g->count += sp->wcount;
 	sp->wcount = 0;
 	if (g->bytes >= SEG_BYTES) {

@@ -7,7 +7,8 @@
 # and the subscriber side computes receive time minus send time.
 # Prints one line of key=value fields (see the last printf) for bench/run.
 # Usage: bench/e2e.sh qspipe|baseline QOS RATE SECS [latency]
-# Environment: BIN (directory of the built tools, default the top directory), TMPDIR.
+# Environment: BIN (directory of the built tools, default the top directory), TMPDIR, and
+# QSMQTT_CONF: more [qsmqtt] lines for qspipe (e.g. "spool = DIR", "queue_max = 10000").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$top}
@@ -87,6 +88,7 @@ if [ "$sys" = qspipe ]; then
 			task_aborted task_succeeded task_distributed log; do
 			echo "topic.$e ="
 		done
+		printf '%s\n' "${QSMQTT_CONF:-}"
 	} >"$tmp/qspipe.ini"
 	"$bin/udpcat" -N 3 -b 127.0.0.1 "$port" >"$tmp/a" 2>"$tmp/udpcat.err" 3>"$tmp/ready" & pids+=($!)
 	tools=(udpcat:$!)
