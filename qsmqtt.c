@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,6 +76,7 @@ struct mqtt {
 	struct sink_item **by_mid;	/* 65536: the item each unacknowledged mid is for */
 	unsigned inflight;		/* publishes not acknowledged */
 	int blocked;			/* a publish failed for the connection: wait for news of it */
+	int cork_failed;		/* not a TCP socket: publish uncorked */
 	enum link reported;
 	int reported_code;
 	double started;
@@ -513,6 +516,22 @@ static void publish(struct mqtt *m, struct sink_item *it)
 		finish(m, it);
 }
 
+/* libmosquitto sends each publish at once (TCP_NODELAY, for latency): corked while a batch is
+ * published, the batch leaves in full segments when uncorked, which costs the broker (the
+ * busiest process here) a wake-up and a read per segment, not per message. */
+static void cork(struct mqtt *m, int on)
+{
+	int sock = mosquitto_socket(m->mosq);
+	if (m->cork_failed || sock < 0)
+		return;
+	if (setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on) < 0 &&
+	    (errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+		warnx("setsockopt TCP_CORK: %s (publishing uncorked)", strerror(errno));
+		m->cork_failed = 1;
+	}
+	/* another error is the socket failing, which libmosquitto's next read or write reports */
+}
+
 static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 {
 	struct mqtt *m = ctx;
@@ -524,8 +543,13 @@ static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 	if (m->link != LINK_UP || m->blocked)
 		return;
 	struct sink_item *it;
-	while (m->inflight + 2 <= m->max_inflight && (it = sink_take(m->sink, 0)))
+	if (m->inflight + 2 > m->max_inflight || !(it = sink_take(m->sink, 0)))
+		return;
+	cork(m, 1);
+	do
 		publish(m, it);
+	while (m->inflight + 2 <= m->max_inflight && (it = sink_take(m->sink, 0)));
+	cork(m, 0);
 }
 
 static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
