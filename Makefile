@@ -75,14 +75,18 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) qsroute qsmqtt qsslack *.o .build-flags
+	rm -f $(TOOLS) bench/mqttcount *.o .build-flags
 	rm -rf fuzz/bin fuzz/out
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
 bench:
 	scripts/deps build test bench
-	$(MAKE) all
+	$(MAKE) all bench/mqttcount
 	bench/run $(if $(QUICK),--quick)
+
+# The benchmark's counting subscriber (no library: it only walks MQTT packet headers).
+bench/mqttcount: bench/mqttcount.c .build-flags
+	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
 FUZZ_TARGETS = escape line json tmpl conf parse glob slack

@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -9,8 +11,24 @@
 /* Room for a whole maximal line plus a block read behind it. */
 #define LINES_BUF (LINES_MAX + 64 * 1024)
 
+/* A pipe of 64 KiB holds 1.7 ms of events at 150,000/s: a reader descheduled a little longer
+ * stops the whole pipeline back to udpcat, whose socket then overflows. 1 MiB (pipe-max-size,
+ * the most an unprivileged process may ask for) holds 30 ms per stage. */
+#define PIPE_WANT (1024 * 1024)
+
+static void grow_pipe(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;	/* not a pipe (or no fd, which the first read reports) */
+	/* EPERM: over pipe-max-size or the user's pipe quota; the pipe just keeps its size */
+	if (fcntl(fd, F_SETPIPE_SZ, PIPE_WANT) < 0 && errno != EPERM && errno != EBUSY)
+		warnx("growing input pipe to %d bytes: %s", PIPE_WANT, strerror(errno));
+}
+
 void lines_init(struct lines *lr, int fd, void (*before_read)(void *), void *ctx)
 {
+	grow_pipe(fd);
 	*lr = (struct lines){ .fd = fd, .before_read = before_read, .ctx = ctx };
 	lr->buf = malloc(LINES_BUF);
 	if (!lr->buf)

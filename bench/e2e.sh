@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # One end-to-end run over loopback: UDP datagrams in, MQTT messages out, counted at a subscriber.
 #   qspipe:   udpcat -s -R RATE -> udpcat | qsparse | qsroute -D 0 | qsmqtt -q QOS -> mosquitto
+#   qspipe-spool: the same with `spool = DIR`, `queue_max = 10000` (memory bounded, rest on disk)
 #   baseline: udpcat -s -R RATE -> socat -u UDP-RECV STDOUT | mosquitto_pub -l -q QOS -> mosquitto
 # and a `mosquitto_sub -q QOS` counting what arrives. Each run has its own broker on a free port.
 # With latency: bench/latency.py sends RATE/s, each with its send time inside, for SECS seconds,
 # and the subscriber side computes receive time minus send time.
 # Prints one line of key=value fields (see the last printf) for bench/run.
-# Usage: bench/e2e.sh qspipe|baseline QOS RATE SECS [latency]
+# busy_pct is how busy the whole machine was (all cores, every process) while the load was
+# offered: near 100 means the figures measure the machine, not the tools.
+# Usage: bench/e2e.sh qspipe|qspipe-spool|baseline QOS RATE SECS [latency]
 # Environment: BIN (directory of the built tools, default the top directory), TMPDIR, and
 # QSMQTT_CONF: more [qsmqtt] lines for qspipe (e.g. "spool = DIR", "queue_max = 10000").
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$top}
-[ $# -ge 4 ] || { sed -n '2,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 sys=$1 qos=$2 rate=$3 secs=$4 mode=${5:-count}
+case $sys in qspipe | qspipe-spool | baseline) ;; *) echo "e2e: no system $sys" >&2; exit 2 ;; esac
 unset QSPIPE_CONF
 . "$top/bench/lib.sh" qspipe-e2e
 
@@ -35,6 +39,8 @@ count() { cat "$tmp/count" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 rcvbuf_errors() { awk '/^Udp:/ { if (h) print $6; h = 1 }' /proc/net/snmp; }
+# cpu_jiffies: "busy total" over all cores since boot (idle and iowait are not busy)
+cpu_jiffies() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 
 # The broker: unlimited queues, so whatever is lost is lost before it.
 mport=$(free_port)
@@ -50,24 +56,21 @@ mosquitto -c "$tmp/mosquitto.conf" 2>"$tmp/mosquitto.log" & pids+=($!)
 broker=$!
 wait_until 10 tcp_open "$mport" || { cat "$tmp/mosquitto.log" >&2; echo "e2e: mosquitto did not start" >&2; exit 1; }
 
-# The subscriber, made sure to be subscribed by a probe message it must count.
+# The subscriber, made sure to be subscribed by a probe message it must count. Counting, it is
+# bench/mqttcount (cheap: at 150,000/s mosquitto_sub and a reader took half a core from the
+# systems under test); for latency, mosquitto_sub and a reader of the payloads' send times.
 if [ "$mode" = latency ]; then
-	counter=(python3 "$top/bench/latency.py" recv "$tmp/latency")
-else
-	counter=(python3 "$top/bench/latency.py" count "$tmp/count")
-fi
-mkfifo "$tmp/sub"
-mosquitto_sub -h 127.0.0.1 -p "$mport" -q "$qos" -t qliksense/event -F '%p' >"$tmp/sub" 2>"$tmp/sub.err" & pids+=($!)
-sub=$!
-if [ "$mode" = latency ]; then
+	mkfifo "$tmp/sub" "$tmp/sub2"
+	mosquitto_sub -h 127.0.0.1 -p "$mport" -q "$qos" -t qliksense/event -F '%p' >"$tmp/sub" 2>"$tmp/sub.err" & pids+=($!)
+	sub=$!
 	# the latency reader cannot report progress: a tee of counts goes alongside
-	mkfifo "$tmp/sub2"
 	tee "$tmp/sub2" <"$tmp/sub" | python3 "$top/bench/latency.py" count "$tmp/count" & pids+=($!)
-	"${counter[@]}" <"$tmp/sub2" & pids+=($!)
+	python3 "$top/bench/latency.py" recv "$tmp/latency" <"$tmp/sub2" & pids+=($!)
 	reader=$!
 else
-	"${counter[@]}" <"$tmp/sub" & pids+=($!)
-	reader=$!
+	[ -x "$top/bench/mqttcount" ] || { echo "e2e: build bench/mqttcount first (make bench/mqttcount)" >&2; exit 1; }
+	"$top/bench/mqttcount" "$mport" qliksense/event "$qos" "$tmp/count" 2>"$tmp/sub.err" & pids+=($!)
+	sub=$! reader=$!
 fi
 probe() {
 	mosquitto_pub -h 127.0.0.1 -p "$mport" -q 1 -t qliksense/event -m probe 2>/dev/null
@@ -80,7 +83,7 @@ probes=$(count)
 # The system under test.
 port=$(free_port)
 mkfifo "$tmp/a" "$tmp/b" "$tmp/c"
-if [ "$sys" = qspipe ]; then
+if [ "$sys" != baseline ]; then
 	# one publish per event (topic.everything only), as the baseline does
 	{
 		echo "[qsmqtt]"
@@ -88,6 +91,7 @@ if [ "$sys" = qspipe ]; then
 			task_aborted task_succeeded task_distributed log; do
 			echo "topic.$e ="
 		done
+		[ "$sys" != qspipe-spool ] || printf 'spool = %s\nqueue_max = 10000\n' "$tmp/spool"
 		printf '%s\n' "${QSMQTT_CONF:-}"
 	} >"$tmp/qspipe.ini"
 	"$bin/udpcat" -N 3 -b 127.0.0.1 "$port" >"$tmp/a" 2>"$tmp/udpcat.err" 3>"$tmp/ready" & pids+=($!)
@@ -108,6 +112,7 @@ else
 fi
 broker0=$(cpu_ticks "$broker")
 rcv0=$(rcvbuf_errors)
+read -r busy0 total0 < <(cpu_jiffies)
 
 # Offer the load.
 start=$(date +%s%N)
@@ -123,6 +128,7 @@ else
 	sent=${sent:-$n}
 fi
 took_ms=$((($(date +%s%N) - start) / 1000000))
+read -r busy1 total1 < <(cpu_jiffies)
 
 # Drain: until the count stops moving for 2 s (or everything arrived), at most 60 s.
 last=-1 still=0
@@ -169,6 +175,7 @@ lost=$((sent > delivered ? sent - delivered : 0))
 printf 'sys=%s qos=%s rate=%s sent=%s offered=%s delivered=%s lost=%s lost_pct=%s ' \
 	"$sys" "$qos" "$rate" "$sent" "$((sent * 1000 / (took_ms > 0 ? took_ms : 1)))" "$delivered" \
 	"$lost" "$(awk -v l="$lost" -v s="$sent" 'BEGIN { printf "%.2f", s ? 100 * l / s : 0 }')"
+printf 'busy_pct=%s ' "$(awk -v b=$((busy1 - busy0)) -v t=$((total1 - total0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')"
 printf 'cpu_ms_per_1k=%s broker_ms_per_1k=%s cpu=%s maxrss_kb=%s rss=%s kdrops=%s drain_ms=%s lat_us=%s\n' \
 	"$(awk -v c="$cpu" -v d="$delivered" -v hz="$hz" 'BEGIN { printf "%.1f", d ? c * 1000 / hz / (d / 1000) : 0 }')" \
 	"$(awk -v c="$broker_cpu" -v d="$delivered" -v hz="$hz" 'BEGIN { printf "%.1f", d ? c * 1000 / hz / (d / 1000) : 0 }')" \
