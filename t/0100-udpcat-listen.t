@@ -205,6 +205,22 @@ bad "^usage: udpcat" "unknown flag" -Z 9997
 bad "^usage: udpcat" "a send-mode flag in listen mode" -R 10 9997
 bad "^usage: udpcat" "-s with -P" -s 127.0.0.1:9 -P x.pcap
 
+# A receive buffer smaller than asked for (a user without CAP_NET_ADMIN gets rmem_max at most)
+# is said once, however many ports, naming the sysctl to raise; udpcat still runs.
+rmem_max=$(cat /proc/sys/net/core/rmem_max)
+want=$((rmem_max * 2 + 65536))
+unprivileged=()
+[ "$(id -u)" != 0 ] || unprivileged=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+p1=$(free_port udp) p2=$(free_port udp)
+bg "${unprivileged[@]}" "$top/udpcat" -N 3 -B "$want" -b 127.0.0.1 "$p1" "$p2" \
+	>/dev/null 2>"$T/small.err" 3>"$T/small.ready"
+small_pid=$BG_PID
+ok "udpcat runs with a smaller buffer than asked" wait_for 5 test -s "$T/small.ready"
+stop_pid "$small_pid"
+is "$(grep -c 'receive buffer' "$T/small.err")" 1 "the smaller buffer is said once for two ports"
+like "$(cat "$T/small.err")" "receive buffer: asked for $want bytes, got [0-9]+ \\(raise sysctl net.core.rmem_max\\)" \
+	"saying what was asked, what came, and what to raise"
+
 like "$(udpcat --help)" '^usage: udpcat \[-r\]' "--help prints usage"
 like "$(udpcat -V)" '^udpcat \(qspipe\) [0-9]' "-V prints the version"
 
