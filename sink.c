@@ -126,8 +126,8 @@ int sink_event_index(const char *name, size_t n)
 
 void sink_item_event(const struct sink_item *it, struct event *ev)
 {
-	size_t nf;
-	tsv_parse_event(it->line, it->len, ev, &nf);
+	unsigned escaped;
+	tsv_scan_event(it->line, it->len, ev, &escaped);
 }
 
 static char *xstrdup(const char *s)
@@ -556,11 +556,11 @@ static void accept_event(struct sink *s, const char *line, size_t n, int event)
 static int check_event(const char *line, size_t n, int *event)
 {
 	struct event ev;
-	size_t nf;
-	if (tsv_parse_event(line, n, &ev, &nf) < 0)
+	unsigned escaped;
+	if (tsv_scan_event(line, n, &ev, &escaped) != NFIELDS)
 		return BAD_COLUMNS;
-	for (int i = 0; i < NFIELDS; i++)
-		if (tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
+	for (int i = 0; escaped; i++, escaped >>= 1)	/* only columns with a backslash or control */
+		if (escaped & 1 && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
 			return BAD_ESCAPE;
 	*event = sink_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n);
 	return *event < 0 ? BAD_EVENT : -1;

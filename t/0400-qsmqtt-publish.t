@@ -121,6 +121,8 @@ subscribe "$T/bad.out"
 	printf 'x\ty\n'
 	event log 3 "$(printf '\xed\xa0\x80 surrogate \xf4\x90\x80\x80 too big')"
 	event nonesuch 4
+	event log 5 "$(printf 'raw \001 control byte')"
+	event log 6 "$(printf 'raw DEL \177')"
 } | qsmqtt -h 127.0.0.1 -p "$MQTT_PORT" 2>"$T/bad.err"
 is "$?" 0 "exit 0 with bad lines"
 wait_for 10 grep -q '"exec_id":"3"' "$T/bad.out"
@@ -129,7 +131,9 @@ ok "every payload is valid JSON" json_lines "$T/bad.json"
 is "$(lines_in "$T/bad.json")" 4 "the two good events published on two topics each"
 like "$(cat "$T/bad.err")" 'line 2: malformed escape' "malformed escape reported"
 like "$(cat "$T/bad.err")" 'line 5: unknown event name' "unknown event name reported"
-like "$(cat "$T/bad.err")" 'exit: read=2 .*bad=3' "exit summary counts them"
+like "$(cat "$T/bad.err")" 'line 6: malformed escape' "a raw control byte is refused"
+like "$(cat "$T/bad.err")" 'line 7: malformed escape' "a raw DEL is refused"
+like "$(cat "$T/bad.err")" 'exit: read=2 .*bad=5' "exit summary counts them"
 stop_pid "$SUB_PID"
 
 # --- bad configuration: exit 2, naming the line
