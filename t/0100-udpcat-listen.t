@@ -67,6 +67,52 @@ else
 	skip "no IPv6 loopback"
 fi
 
+# A kernel without IPv6 (booted with ipv6.disable=1): socket(AF_INET6) fails with EAFNOSUPPORT,
+# made so here by a preloaded shim. udpcat falls back to IPv4 sockets, and the allow-list still
+# applies to IPv4 sources.
+if command -v cc >/dev/null; then
+	cat >"$T/noipv6.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/socket.h>
+int socket(int domain, int type, int protocol)
+{
+	int (*real)(int, int, int) = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+	if (domain == AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	return real(domain, type, protocol);
+}
+C
+	cc -shared -fPIC -o "$T/noipv6.so" "$T/noipv6.c" -ldl
+	p=$(free_port udp)
+	: >"$T/noip6.ready"
+	# an ASan build must be told that a library preloaded before its runtime is fine
+	bg env LD_PRELOAD="$T/noipv6.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		udpcat -N 3 -a 127.0.0.1 "$p" >"$T/noip6.out" 2>"$T/noip6.err" 3>"$T/noip6.ready"
+	noip6_pid=$BG_PID
+	ok "without IPv6: udpcat starts" wait_for 5 test -s "$T/noip6.ready"
+	hexport=$(printf '%04X' "$p")
+	ok "its socket is an IPv4 one" grep -qi "^ *[0-9]*: 00000000:$hexport " /proc/net/udp
+	python3 "$dgram" send 127.0.0.1 "$p"
+	python3 - "$p" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 0))
+s.sendto(b"not on the allow-list", ("127.0.0.1", int(sys.argv[1])))
+PY
+	wait_for 5 has_lines "$T/noip6.out" 9
+	ok "without IPv6: datagrams framed with IPv4 sources" python3 "$dgram" check "$T/noip6.out" "$p"
+	kill -USR1 "$noip6_pid"
+	wait_for 5 has_text "$T/noip6.err" datagrams
+	like "$(cat "$T/noip6.err")" '^udpcat: 9 datagrams, .*, 1 denied, ' "the allow-list denies an IPv4 source"
+	stop_pid "$noip6_pid"
+else
+	for _ in 1 2 3 4; do skip "no C compiler for the no-IPv6 shim"; done
+fi
+
 # -r: bare payloads.
 p=$(free_port udp)
 start_udpcat bare -r "$p"
