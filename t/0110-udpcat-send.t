@@ -92,6 +92,19 @@ elapsed=$(($(ms) - start))
 ok "a fractional rate: 20 at -R 20.5 take >= 700 ms (took $elapsed)" test "$elapsed" -ge 700
 expect_lines 20
 
+# On a terminal a send of more than a second shows how far it is on one rewritten line, and
+# the summary starts a line of its own; to a file, only the summary.
+seq 80 >"$T/eighty"
+script -qec "udpcat -s 127.0.0.1:$p -R 50 $T/eighty" /dev/null </dev/null >"$T/tty.out"
+like "$(tr '\r' '\n' <"$T/tty.out")" '^udpcat: [0-9]+ sent, 1 s$' "on a terminal: a progress line"
+like "$(tr -d '\r' <"$T/tty.out" | tail -n 1)" '^udpcat: 80 datagrams sent, ' \
+	"the summary on a line of its own after it"
+expect_lines 80
+udpcat -s "127.0.0.1:$p" -R 50 "$T/eighty" 2>"$T/notty.err"
+is "$(cat "$T/notty.err")" "udpcat: 80 datagrams sent, 151 bytes, 0 malformed lines skipped, 0 refused" \
+	"to a file: the summary alone"
+expect_lines 80
+
 # -T: the original spacing; -x 10 ten times faster; bare lines at once.
 printf '2026-11-20T10:00:00.000000Z\t10.0.0.1:5\t9997\tone\n2026-11-20T10:00:01.000000Z\t10.0.0.1:5\t9997\ttwo\n' >"$T/spaced.txt"
 start=$(ms)
