@@ -111,6 +111,14 @@ void ratelimit_flush(struct ratelimit *rl, const char *what)
 	rl->suppressed = 0;
 }
 
+char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die(1, "out of memory");
+	return d;
+}
+
 double now_mono(void)
 {
 	struct timespec ts;

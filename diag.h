@@ -32,6 +32,9 @@ int ratelimit_allow(struct ratelimit *rl, unsigned per_second, const char *what)
 /* Reports what is still suppressed: at exit and in counter summaries. */
 void ratelimit_flush(struct ratelimit *rl, const char *what);
 
+/* strdup that dies (exit 1) when out of memory. */
+char *xstrdup(const char *s);
+
 /* Monotonic seconds, for timeouts and pacing. */
 double now_mono(void);
 

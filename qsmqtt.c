@@ -86,14 +86,6 @@ struct mqtt {
 
 /* ---- configuration ---- */
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		die(1, "out of memory");
-	return d;
-}
-
 static void set_str(char **dst, const char *value)
 {
 	free(*dst);

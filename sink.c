@@ -130,14 +130,6 @@ void sink_item_event(const struct sink_item *it, struct event *ev)
 	tsv_scan_event(it->line, it->len, ev, &escaped);
 }
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d)
-		die(1, "out of memory");
-	return d;
-}
-
 static double jitter(struct sink *s)
 {
 	/* xorshift64: good enough to spread retries, no shared state */
@@ -1130,6 +1122,14 @@ static void free_all(struct sink *s)
 		lines_free(&s->in.lr);
 	free(s->spool_dir);
 	free(s->dead_path);
+}
+
+void sink_transient(struct sink *s)
+{
+	free(s->spool_dir);
+	s->spool_dir = NULL;
+	free(s->dead_path);
+	s->dead_path = NULL;
 }
 
 int sink_run(struct sink *s, int nfiles, char **files)

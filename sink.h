@@ -142,6 +142,9 @@ void sink_configure(struct sink *s);
 void sink_set_lanes(struct sink *s, unsigned n);
 /* Reads the named files in turn (none: stdin), delivers, and returns the exit status. */
 int sink_run(struct sink *s, int nfiles, char **files);
+/* After sink_configure: no spool and no dead-letter file, whatever the config says (a dry run
+ * that must neither deliver what a spool holds nor acknowledge it). */
+void sink_transient(struct sink *s);
 /* Frees a sink that sink_run never ran (sink_run frees its own). */
 void sink_free(struct sink *s);
 /* Why an event line cannot be delivered (not 16 columns, malformed escape or control byte,
