@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,18 @@ struct loading {
 	unsigned long overlong_line;	/* first line longer than inih takes */
 	char *line;
 	size_t linecap;
-	char why[256];			/* the first complaint, for the line ini_parse names */
+	int indented;			/* the line just read could continue a value */
+	/* A key of our section waiting for its continuation lines, given to fn once whole. */
+	char key[64];
+	struct buf value;
+	unsigned long key_line;
+	/* The first complaint by line number; inih itself reports only syntax errors. */
+	unsigned long why_line;
+	char why[256];
 };
 
-/* Feeds inih one line at a time, noticing the lines it would silently cut. */
+/* Feeds inih one line at a time, noticing the lines it would silently cut and those that
+ * continue the value before them (indented, not blank, not a comment: inih's rule). */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct loading *ld = stream;
@@ -47,32 +56,60 @@ static char *read_line(char *str, int num, void *stream)
 	}
 	memcpy(str, ld->line, (size_t)n);
 	str[n] = 0;
+	size_t lead = strspn(str, " \t");
+	ld->indented = lead > 0 && !strchr(";#\r\n", str[lead]) && str[lead];
 	return str;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void complain(struct loading *ld, unsigned long line, const char *fmt, ...)
+{
+	if (ld->why_line && ld->why_line <= line)
+		return;
+	ld->why_line = line;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ld->why, sizeof ld->why, fmt, ap);
+	va_end(ap);
+}
+
+/* Gives the waiting key, its continuation lines joined with one space, to the tool. */
+static void flush_key(struct loading *ld)
+{
+	if (!ld->key[0])
+		return;
+	const char *value = buf_str(&ld->value), *why;
+	if (!strcmp(ld->key, "enable")) {
+		int on;
+		why = conf_bool(value, &on) ? "not yes or no" : NULL;
+	} else {
+		why = ld->fn(ld->tool, ld->key, value);
+	}
+	if (why == conf_unknown_key)
+		complain(ld, ld->key_line, "unknown key '%s' in [%s]", ld->key, ld->section);
+	else if (why)
+		complain(ld, ld->key_line, "%s: %s", ld->key, why);
+	ld->key[0] = 0;
+	buf_reset(&ld->value);
 }
 
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
 	struct loading *ld = user;
-	const char *why = NULL;
-	if (!*section)
-		why = "key outside any [section]";
-	else if (strcmp(section, ld->section))
+	if (ld->indented && ld->key[0] && !strcmp(key, ld->key) && !strcmp(section, ld->section)) {
+		buf_addc(&ld->value, ' ');
+		buf_adds(&ld->value, value);
 		return 1;
-	else if (!strcmp(key, "enable")) {
-		int on;
-		why = conf_bool(value, &on) ? "not yes or no" : NULL;
-	} else {
-		why = ld->fn(ld->tool, key, value);
-		if (why == conf_unknown_key) {
-			snprintf(ld->why, sizeof ld->why, "unknown key '%s' in [%s]", key, section);
-			return 0;
-		}
 	}
-	if (!why)
-		return 1;
-	if (!ld->why[0])
-		snprintf(ld->why, sizeof ld->why, "%s: %s", key, why);
-	return 0;
+	flush_key(ld);
+	if (!*section)
+		complain(ld, ld->lineno, "key outside any [section]");
+	else if (!strcmp(section, ld->section)) {
+		snprintf(ld->key, sizeof ld->key, "%s", key);
+		buf_adds(&ld->value, value);
+		ld->key_line = ld->lineno;
+	}
+	return 1;
 }
 
 int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool)
@@ -85,25 +122,33 @@ int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool)
 		warnsys("config %s", path);
 		return -1;
 	}
-	int bad_line = ini_parse_stream(read_line, &ld, on_key, &ld);
+	int syntax_line = ini_parse_stream(read_line, &ld, on_key, &ld);
+	flush_key(&ld);
 	int read_err = ferror(ld.file);
 	fclose(ld.file);
 	free(ld.line);
+	buf_free(&ld.value);
 	if (read_err) {
 		warnx("config %s: read error", path);
 		return -1;
 	}
-	if (ld.overlong_line && (bad_line <= 0 || ld.overlong_line <= (unsigned long)bad_line)) {
+	if (syntax_line < 0) {
+		warnx("config %s: inih could not parse it (%d)", path, syntax_line);
+		return -1;
+	}
+	/* the earliest of: a line too long, a line inih cannot parse, a key the tool refused */
+	if (ld.overlong_line && (!syntax_line || ld.overlong_line <= (unsigned long)syntax_line) &&
+	    (!ld.why_line || ld.overlong_line <= ld.why_line)) {
 		warnx("%s:%lu: line longer than %d bytes (continue a long value on indented lines)",
 		      path, ld.overlong_line, INI_MAX_LINE - 2);
 		return -1;
 	}
-	if (bad_line > 0) {
-		warnx("%s:%d: %s", path, bad_line, ld.why[0] ? ld.why : "not a [section], key = value or comment");
+	if (syntax_line > 0 && (!ld.why_line || (unsigned long)syntax_line < ld.why_line)) {
+		warnx("%s:%d: not a [section], key = value or comment", path, syntax_line);
 		return -1;
 	}
-	if (bad_line < 0) {
-		warnx("config %s: inih could not parse it (%d)", path, bad_line);
+	if (ld.why_line) {
+		warnx("%s:%lu: %s", path, ld.why_line, ld.why);
 		return -1;
 	}
 	return 0;

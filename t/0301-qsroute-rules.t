@@ -130,6 +130,27 @@ bad_conf "qspipe.ini:4: dedup_seconds: not a number of seconds" 'dedup_seconds =
 bad_conf "qspipe.ini:4: rate_limit_seconds: not a number of seconds" 'rate_limit_seconds = -1'
 bad_conf "qspipe.ini:4: max_keys: not a whole number" 'max_keys = 0'
 bad_conf "qspipe.ini:4: (enable: )+not yes or no" 'enable = maybe'
+# Two errors in one file: the first line is named, with its own reason, whatever kinds they are.
+bad_conf "qspipe.ini:4: dedup_seconds: not a number" 'dedup_seconds = ten' 'foo = 1'
+is "$(grep -c . "$T/err")" 1 "one line for a file with two errors"
+bad_conf "qspipe.ini:4: unknown key 'foo' in" 'foo = 1' 'dedup_seconds = ten'
+bad_conf "qspipe.ini:4: not a \[section\], key = value or comment" 'garbage line' 'dedup_seconds = ten'
+bad_conf "qspipe.ini:4: max_keys: not a whole number" 'max_keys = 0' 'garbage line'
+bad_conf "qspipe.ini:4: line longer than 198 bytes" "exclude_host = $(printf 'h%.0s' $(seq 200))" 'foo = 1'
+{ printf 'stray = 1\n[qsroute]\n'; } >"$T/qspipe.ini"
+qsroute -c "$T/qspipe.ini" </dev/null 2>"$T/err"
+is "$?" 2 "a key before any [section]: exit 2"
+is "$(cat "$T/err")" "qsroute: $T/qspipe.ini:1: key outside any [section]" "naming it"
+# A value continued on indented lines is one value: a scalar key takes it whole, and an error in
+# it names the key's first line.
+conf 'dedup_seconds = 1' '  0' 'max_keys = 5'
+qsroute -c "$T/qspipe.ini" </dev/null 2>"$T/err"
+is "$(cat "$T/err")" "qsroute: $T/qspipe.ini:4: dedup_seconds: not a number of seconds from 0 to 31536000" \
+	"a continuation is joined to its key's value (here making it '1 0'), the key's line named"
+conf 'exclude_user = LAB\bob' '   ; a comment, not a continuation' '  LAB\carl'
+is "$(printf '%s\n' "$(ev $T0 session_start user_dir=LAB user_id=bob)" "$(ev $T0 session_start user_dir=LAB user_id=carl)" \
+	"$(ev $T0 session_start user_dir=LAB user_id=dave)" | qsroute -c "$T/qspipe.ini" 2>/dev/null | cut -f5)" dave \
+	"a continued list: every pattern in it applies"
 qsroute -c "$T/missing.ini" </dev/null 2>"$T/err"
 is "$?" 2 "a missing config file exits 2"
 like "$(cat "$T/err")" "missing.ini: No such file" "and says why"
