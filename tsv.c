@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diag.h"
 #include "tsv.h"
 
 const char *const tsv_field_names[NFIELDS] = {
@@ -251,6 +252,10 @@ size_t tsv_framed_time_len(const char *line, size_t n)
 int tsv_parse_framed(const char *line, size_t n, struct framed *fr)
 {
 	if (!tsv_framed_time_len(line, n)) {
+		/* a bare line is escaped text (DESIGN.md 1), which never holds a raw TAB: a TAB
+		 * here means framing whose TIME is not one */
+		if (memchr(line, '\t', n))
+			return -1;
 		*fr = (struct framed){ .payload = { line, n } };
 		return 0;
 	}
@@ -264,8 +269,12 @@ int tsv_parse_framed(const char *line, size_t n, struct framed *fr)
 void tsv_format_time(struct timecache *cache, char out[RFC3339_LEN + 1], const struct timespec *ts)
 {
 	if (ts->tv_sec != cache->sec || !cache->text[0]) {
+		/* four-digit years only, so the text always has its shape (callers reject such
+		 * times where they come from input) */
+		time_t sec = ts->tv_sec < 0 ? 0 : ts->tv_sec > TSV_TIME_MAX ? TSV_TIME_MAX : ts->tv_sec;
 		struct tm tm;
-		gmtime_r(&ts->tv_sec, &tm);
+		if (!gmtime_r(&sec, &tm))
+			die(1, "gmtime_r: %lld: out of range", (long long)sec);
 		strftime(cache->text, sizeof cache->text, "%Y-%m-%dT%H:%M:%S", &tm);
 		cache->sec = ts->tv_sec;
 	}

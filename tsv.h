@@ -49,7 +49,8 @@ size_t tsv_framed_time_len(const char *line, size_t n);
 struct framed {
 	struct slice time, source, port, payload;
 };
-/* 1 framed, 0 bare (payload set to the whole line), -1 framed-looking but not 4 fields. */
+/* 1 framed, 0 bare (payload set to the whole line), -1 framed-looking but not 4 fields, or
+ * bare but holding a raw TAB (so not escaped text). */
 int tsv_parse_framed(const char *line, size_t n, struct framed *fr);
 
 /* RFC 3339 UTC with microseconds: 2026-11-20T23:52:15.123456Z (27 bytes). */
@@ -59,6 +60,9 @@ struct timecache {
 	time_t sec;
 	char text[20];
 };
+/* The last second tsv_format_time writes as it is (9999-12-31T23:59:59Z); later times, and times
+ * before 1970, are clamped. */
+#define TSV_TIME_MAX 253402300799LL
 void tsv_format_time(struct timecache *cache, char out[RFC3339_LEN + 1], const struct timespec *ts);
 /* Whether the shaped time at s (as tsv_framed_time_len accepts it) names a real month, day and
  * time of day: cheap, for checking every framed line. */

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		if (fr.time.n != tsv_framed_time_len(line, n))
 			abort();
 	} else if (kind == 0) {
-		if (fr.payload.p != line || fr.payload.n != n)
+		if (fr.payload.p != line || fr.payload.n != n || has_tab(fr.payload))
 			abort();
 	}
 	struct event ev;

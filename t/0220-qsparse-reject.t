@@ -36,6 +36,11 @@ reject "framed with a raw TAB in the payload" "bad framing" "$TIME\\t$SRC\\t9997
 reject "framed with a bad port" "bad framing" "$TIME\\t$SRC\\t99x\\th;x;y;z" "$(framed 99x 'h;x;y;z')"
 reject "framed with hour 46 (found by fuzz/fuzz-parse.c)" "bad framing" "2026-11-20T46:52:15.123456Z\\t$SRC\\t9998\\th;x;y;z" "$(printf '2026-11-20T46:52:15.123456Z\t%s\t9998\th;x;y;z' "$SRC")"
 reject "framed with month 13" "bad framing" "2026-13-20T23:52:15Z\\t$SRC\\t9998\\th;x;y;z" "$(printf '2026-13-20T23:52:15Z\t%s\t9998\th;x;y;z' "$SRC")"
+reject "a time with an offset, not Z: not framing, and a bare line holds no raw TAB" "bad framing" \
+	"2026-11-20T23:52:15+00:00\\t$SRC\\t9998\\th;T;A;u" "$(printf '2026-11-20T23:52:15+00:00\t%s\t9998\th;T;A;u' "$SRC")"
+reject "ten fraction digits: not framing either" "bad framing" \
+	"2026-11-20T23:52:15.1234567890Z\\t$SRC\\t9997\\th;Start session;D;u" \
+	"$(printf '2026-11-20T23:52:15.1234567890Z\t%s\t9997\th;Start session;D;u' "$SRC")"
 reject "framed with port 0" "bad framing" "$TIME\\t$SRC\\t0\\th;x;y;z" "$(framed 0 'h;x;y;z')"
 reject "framed with a port past 65535" "bad framing" "$TIME\\t$SRC\\t65536\\th;x;y;z" "$(framed 65536 'h;x;y;z')"
 reject "empty framed payload" "empty payload" '' "$(framed 9997 '')"
