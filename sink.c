@@ -102,7 +102,6 @@ struct sink {
 	double progress;		/* when input was last read or an event last delivered */
 	int stopping;
 	int fresh;			/* items queued since the last pump */
-	int wake[2];
 	int dead_fd;
 	struct buf out, scratch;
 	struct input in;
@@ -607,10 +606,15 @@ static void spool_load(struct sink *s)
 			size_t n = (size_t)(lf - p);
 			int event;
 			if (!(g->acked && (g->acked[idx / 8] & (1u << (idx % 8))))) {
-				if (check_event(p, n, &event) >= 0) {
-					/* damaged on disk: acknowledge it so the segment can go */
-					warnx("spool %s: segment %016" PRIx64 " line %" PRIu32 ": not an event; skipped",
-					      sp->dir, g->num, idx + 1);
+				int bad = check_event(p, n, &event);
+				if (bad >= 0 || !(s->events & (1u << event))) {
+					/* damaged on disk, or spooled when `events` chose it and no longer
+					 * chosen: acknowledge it so the segment can go */
+					if (bad >= 0)
+						warnx("spool %s: segment %016" PRIx64 " line %" PRIu32 ": not an event; skipped",
+						      sp->dir, g->num, idx + 1);
+					else
+						s->n_ignored++;
 					struct sink_item tmp = { .seg = g, .seg_idx = idx };
 					spool_ack(sp, &tmp);
 				} else {
@@ -658,17 +662,6 @@ size_t sink_queued(const struct sink *s)
 	return s->use_spool ? (size_t)(s->sp.pending - s->inflight.n) : s->nqueued;
 }
 unsigned sink_events(const struct sink *s) { return s->events; }
-int sink_stopping(const struct sink *s) { return s->stopping; }
-
-void sink_wake(struct sink *s)
-{
-	int saved = errno;
-	char c = 0;
-	if (write(s->wake[1], &c, 1) < 0) {
-		/* full pipe: a wake-up is pending anyway */
-	}
-	errno = saved;
-}
 
 static void dead_letter(struct sink *s, struct sink_item *it, const char *why)
 {
@@ -792,10 +785,8 @@ struct sink *sink_new(const struct sink_driver *drv, void *ctx)
 	s->dead_fd = -1;
 	s->in.stdin_flags = -1;
 	s->rng = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
-	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) < 0)
-		diesys(1, "pipe");
 	/* Signals are blocked but in ppoll, so no flag set between a check and the wait is
-	 * missed; threads the driver starts inherit the mask and leave the signals to us. */
+	 * missed. */
 	sig_setup();
 	sigset_t set;
 	sigemptyset(&set);
@@ -1028,7 +1019,7 @@ static double next_due(struct sink *s)
 
 static void wait_events(struct sink *s, double deadline)
 {
-	struct pollfd pfd[SINK_MAX_FDS + 2];
+	struct pollfd pfd[SINK_MAX_FDS + 1];
 	int n = 0;
 	double wait = -1, due = next_due(s);
 	if (due > 0)
@@ -1041,13 +1032,11 @@ static void wait_events(struct sink *s, double deadline)
 			wait = 0;	/* lines read but left for the next turn */
 		pfd[n++] = (struct pollfd){ .fd = s->in.fd, .events = POLLIN };
 	}
-	int wake = n;
-	pfd[n++] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 	int first = n;
 	if (s->drv->fds)
 		n += s->drv->fds(s->ctx, pfd + n, SINK_MAX_FDS, &wait);
-	/* Events just queued are handed to the driver in this turn, not after the next input
-	 * or wake-up: waiting for those cost a whole inter-arrival time of latency. */
+	/* Events just queued are handed to the driver in this turn, not after the next input:
+	 * waiting for that cost a whole inter-arrival time of latency. */
 	if (s->fresh)
 		wait = 0;
 	struct timespec ts, *tsp = NULL;
@@ -1060,10 +1049,6 @@ static void wait_events(struct sink *s, double deadline)
 	sigemptyset(&none);
 	if (ppoll(pfd, (nfds_t)n, tsp, &none) < 0 && errno != EINTR)
 		diesys(1, "poll");
-	char drain[256];
-	if (pfd[wake].revents & POLLIN)	/* no read per turn when nobody woke us */
-		while (read(s->wake[0], drain, sizeof drain) > 0)
-			;
 	s->now = now_mono();
 	s->fresh = 0;
 	if (s->drv->pump)
@@ -1204,7 +1189,5 @@ int sink_run(struct sink *s, int nfiles, char **files)
 void sink_free(struct sink *s)
 {
 	free_all(s);
-	close(s->wake[0]);
-	close(s->wake[1]);
 	free(s);
 }

@@ -17,9 +17,7 @@
  * The loop in sink_run, each turn: read what input there is (never waiting for it), apply the
  * completions reported since the last turn, ask driver.fds for pollfds and a wait bound, poll,
  * then call driver.pump, in which the driver takes items (sink_take) and starts deliveries,
- * and reports finished ones (sink_done). Every sink_* function is for the main thread only,
- * except sink_wake: a driver with its own thread (libmosquitto's) records what happened under
- * its own mutex, calls sink_wake, and reports it from pump.
+ * and reports finished ones (sink_done). Everything runs on one thread.
  *
  * Lanes: the queue is one FIFO per lane (a destination: qsslack's webhooks; qsmqtt has one).
  * driver.lane picks an event's lane when it is queued. A lane hands out its oldest event
@@ -99,13 +97,8 @@ size_t sink_ready(const struct sink *s, unsigned lane);
 size_t sink_inflight(const struct sink *s);
 /* Items waiting to be taken (in memory or in the spool), over all lanes. */
 size_t sink_queued(const struct sink *s);
-/* Thread-safe and async-signal-safe: makes the loop turn (and call pump) soon. */
-void sink_wake(struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum sink_event. */
 unsigned sink_events(const struct sink *s);
-/* Whether the runtime is stopping (SIGTERM): the driver should let what is in flight finish
- * and start nothing new. */
-int sink_stopping(const struct sink *s);
 
 /* What a sink tool provides. Every hook but conf_key may be NULL; ctx is sink_new's. */
 struct sink_driver {
@@ -118,7 +111,7 @@ struct sink_driver {
 	/* Before each poll: adds up to max pollfds at pfd and returns how many; may lower *wait
 	 * (seconds; -1 means no bound) to be called back sooner. */
 	int (*fds)(void *ctx, struct pollfd *pfd, int max, double *wait);
-	/* After each poll (or wake-up), with the pollfds fds gave (revents set): take items and
+	/* After each poll, with the pollfds fds gave (revents set): take items and
 	 * start deliveries, report finished ones. now is now_mono(). */
 	void (*pump)(void *ctx, const struct pollfd *pfd, int npfd, double now);
 	/* Before exit, after the wait for in-flight items (which stay in the spool, or are

@@ -17,7 +17,6 @@ PY
 
 subscribe() { mqtt_subscribe "$1" qliksense/event '%p'; }
 numbers() { cat "$@" | grep -o '"exec_id":"[0-9]*"' | tr -dc '0-9\n' | sort -un; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 spooled() { cat "$1"/*.ev 2>/dev/null | wc -l; }
 # received FILE N: at least N distinct events in FILE.
 received() { [ "$(numbers "$1" | wc -l)" -ge "$2" ]; }
@@ -91,6 +90,21 @@ numbers "$T/many.out" >"$T/got"
 seq 1 1500 >"$T/want"
 is_file "$T/got" "$T/want" "all 1500 delivered through a 10-event memory queue, the long one too"
 is "$(grep -o '"exec_id":"[0-9]*"' "$T/many.out" | tr -dc '0-9\n' | sort -n -c 2>&1 | wc -l)" 0 "in order"
+stop_pid "$SUB_PID"
+
+# --- events spooled while `events` chose them, read back when it no longer does: acknowledged
+# away unpublished, as they would be on input
+printf '[qsmqtt]\ndrain_seconds = 1\n' >"$T/drain1.ini"
+{ events 1 2; events 3 3 | sed 's/\ttask_failed\t/\tlog\t/'; } |
+	qsmqtt -c "$T/drain1.ini" -S "$T/spool4" -h 127.0.0.1 -p "$(free_port)" 2>/dev/null
+is "$(spooled "$T/spool4")" 3 "three events spooled with no broker"
+subscribe "$T/chosen.out"
+qsmqtt -S "$T/spool4" -e task_failed -h 127.0.0.1 -p "$MQTT_PORT" </dev/null 2>"$T/err"
+is "$?" 0 "read back with -e task_failed: exit 0"
+wait_for 5 received "$T/chosen.out" 2
+sleep 0.3	# time for a wrongly published third to arrive
+is "$(numbers "$T/chosen.out" | tr '\n' ' ')" "1 2 " "only the chosen events published"
+is "$(spooled "$T/spool4")" 0 "and the spool emptied of all three"
 stop_pid "$SUB_PID"
 stop_pid "$MQTT_PID"
 
