@@ -43,7 +43,11 @@ void lines_free(struct lines *lr)
 
 int lines_buffered(const struct lines *lr)
 {
-	return memchr(lr->buf + lr->start, '\n', lr->end - lr->start) != NULL;
+	const char *p = lr->buf + lr->start, *end = lr->buf + lr->end;
+	const char *lf = memchr(p, '\n', (size_t)(end - p));
+	if (lf && lr->skipping)	/* that LF ends the rest of an overlong line */
+		lf = memchr(lf + 1, '\n', (size_t)(end - lf - 1));
+	return lf != NULL;
 }
 
 /* Reads more input behind what is buffered; returns as lines_next does, LINES_OK on data. */
@@ -108,11 +112,11 @@ int lines_next(struct lines *lr, char **line, size_t *len)
 			return LINES_OK;
 		}
 		seen = lr->end - lr->start;
-		if (seen >= LINES_MAX || (lr->eof && seen)) {
+		if (seen > LINES_MAX || (lr->eof && seen)) {
 			/* Overlong, or the last line without LF: hand out what there is. */
 			*line = lr->buf + lr->start;
 			*len = seen < LINES_MAX ? seen : LINES_MAX;
-			lr->overlong = lr->skipping = seen >= LINES_MAX;
+			lr->overlong = lr->skipping = seen > LINES_MAX;
 			lr->start += *len;
 			lr->lineno++;
 			return LINES_OK;

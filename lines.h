@@ -29,7 +29,8 @@ void lines_free(struct lines *lr);
  * LINES_EOF (a last line without LF is still returned first); LINES_AGAIN when fd is
  * non-blocking and has nothing more now; LINES_ERR with errno set (EINTR included). */
 int lines_next(struct lines *lr, char **line, size_t *len);
-/* Whether a complete line is already buffered (no read needed to return it). */
+/* Whether a complete line is already buffered (no read needed to return it; the rest of an
+ * overlong line being skipped is not one). */
 int lines_buffered(const struct lines *lr);
 
 #endif

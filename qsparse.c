@@ -489,8 +489,7 @@ static int parse_fd(struct qsparse *q, int fd, const char *name)
 		break;
 	}
 	/* SIGTERM: finish the complete lines already read. */
-	while (sig_term && !lr.overlong && lines_buffered(&lr) &&
-	       lines_next(&lr, &line, &len) == LINES_OK)
+	while (sig_term && lines_buffered(&lr) && lines_next(&lr, &line, &len) == LINES_OK)
 		parse_line(q, line, len, lr.overlong);
 	flush_out(q);
 	lines_free(&lr);

@@ -104,6 +104,15 @@ is "$(sed -n 3p "$T/err")" "qsparse: line 4: line too long: $(printf 'L%.0s' $(s
 is "$(cut -f2,5 "$T/out")" "session_start	alice
 session_stop	alice" "the lines after overlong ones: parsed"
 is "$(tail -1 "$T/err")" "qsparse: 5 lines, 2 events (session_start 1, session_stop 1), 3 rejected (unknown prefix 1, line too long 2)" "1 MB lines: counters"
+# Exactly 1 MiB is not too long, even when its LF comes in a later read than its last byte.
+{
+	head -c 1048576 /dev/zero | tr '\0' M
+	sleep 0.5
+	printf '\nh;Start session;LAB;bob\n'
+} | qsparse >"$T/out" 2>"$T/err"
+is "$(sed -n 1p "$T/err")" "qsparse: line 1: unknown prefix: $(printf 'M%.0s' $(seq 80))" \
+	"a line of exactly 1 MiB, its LF read later: read whole (unknown prefix), not too long"
+is "$(cut -f2,5 "$T/out")" "session_start	bob" "and the next line parsed"
 qsparse -u <"$T/long.txt" >"$T/out" 2>/dev/null
 is "$(cut -f2 "$T/out" | tr '\n' ' ')" "session_start unknown session_stop " "-u: an overlong line is no unknown event, a 1 MB junk line is"
 is "$(cut -f15 "$T/out" | sed -n 2p | wc -c)" 1000004 "-u: the 1 MB unknown event holds all of it"
