@@ -5,13 +5,14 @@ MANDIR = $(PREFIX)/share/man
 SYSCONFDIR = $(PREFIX)/etc
 DATADIR = $(PREFIX)/share/qspipe
 
-CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -pipe
+# override: CFLAGS=... on the command line adds to these, it does not drop the standard,
+# the warnings or the sanitizers
+override CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -pipe
 CPPFLAGS += -D_GNU_SOURCE
 ifeq ($(SANITIZE),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 PKG_CONFIG ?= pkg-config
