@@ -70,7 +70,7 @@ struct flags {
 #define NIL UINT32_MAX
 struct key {
 	uint64_t hash;
-	double last;		/* time of the last event let through with this key */
+	double last;		/* when the window was last opened: passed by dedup (or let through by the rate limit) */
 	uint32_t suppressed;	/* events held back by the rate limit since then */
 	uint32_t chain;		/* next key in the same bucket */
 	uint32_t newer, older;	/* the LRU list */
@@ -235,7 +235,8 @@ static int rules_load(struct rules *r, const struct flags *fl)
 
 /* ---- the window table ---- */
 
-static void keytab_init(struct keytab *kt, unsigned long max)
+/* 0, or -1 (and a warning) when out of memory: a reload keeps the old table then. */
+static int keytab_init(struct keytab *kt, unsigned long max)
 {
 	uint32_t nbuckets = 1;
 	while (nbuckets < max)
@@ -244,9 +245,14 @@ static void keytab_init(struct keytab *kt, unsigned long max)
 			       .newest = NIL, .oldest = NIL };
 	kt->k = malloc(max * sizeof *kt->k);
 	kt->bucket = malloc(nbuckets * sizeof *kt->bucket);
-	if (!kt->k || !kt->bucket)
-		die(1, "allocating a table of %lu keys: out of memory", max);
+	if (!kt->k || !kt->bucket) {
+		free(kt->k);
+		free(kt->bucket);
+		warnx("allocating a table of %lu keys: out of memory", max);
+		return -1;
+	}
 	memset(kt->bucket, 0xff, nbuckets * sizeof *kt->bucket);
+	return 0;
 }
 
 static void keytab_free(struct keytab *kt)
@@ -590,8 +596,14 @@ static void reload(struct route *rt)
 		return;
 	}
 	if (fresh.max_keys != rt->rules.max_keys) {
+		struct keytab keys;
+		if (keytab_init(&keys, fresh.max_keys) < 0) {
+			rules_free(&fresh);
+			warnx("reload: keeping the old rules");
+			return;
+		}
 		keytab_free(&rt->keys);
-		keytab_init(&rt->keys, fresh.max_keys);
+		rt->keys = keys;
 	}
 	rules_free(&rt->rules);
 	rt->rules = fresh;
@@ -637,7 +649,8 @@ int main(int argc, char **argv)
 	parse_flags(&rt.flags, argc, argv);
 	if (rules_load(&rt.rules, &rt.flags) < 0)
 		return 2;
-	keytab_init(&rt.keys, rt.rules.max_keys);
+	if (keytab_init(&rt.keys, rt.rules.max_keys) < 0)
+		exit(1);
 	sig_setup();
 	lines_init(&rt.lr, 0, flush_out, &rt);
 	for (;;) {
