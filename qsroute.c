@@ -70,7 +70,7 @@ struct flags {
 #define NIL UINT32_MAX
 struct key {
 	uint64_t hash;
-	double last;		/* when the window was last opened: passed by dedup (or let through by the rate limit) */
+	double last;		/* when its window last opened (dedup or rate limit) */
 	uint32_t suppressed;	/* events held back by the rate limit since then */
 	uint32_t chain;		/* next key in the same bucket */
 	uint32_t newer, older;	/* the LRU list */

@@ -37,6 +37,17 @@ like "$(cat "$T/err")" "read 9, passed 3, dropped: .* malformed 6$" "counted as 
 like "$(printf 'x%.0s' $(seq 300) | qsroute 2>&1 >/dev/null | head -1)" \
 	"^qsroute: line 1: 1 columns, not 16: x{80}$" "a diagnostic shows the first 80 bytes of the line"
 
+# Over 1 MiB: an event line and a header line are both cut, reported and dropped; the next
+# line is routed.
+{
+	ev $T0 session_start user_dir=LAB user_id="$(head -c 1100000 /dev/zero | tr '\0' u)"
+	printf '#%s\n' "$(head -c 1100000 /dev/zero | tr '\0' h)"
+	ev $T0 session_start user_dir=LAB user_id=after
+} | qsroute >"$T/out" 2>"$T/err"
+is "$(cut -f5 "$T/out")" after "lines over 1 MiB dropped, the next one routed"
+is "$(grep -c 'line longer than 1048576 bytes' "$T/err")" 2 "both reported as too long"
+like "$(cat "$T/err")" "read 3, passed 1, dropped: .* malformed 2$" "and counted as malformed"
+
 for i in $(seq 30); do printf 'bad\n'; done | qsroute 2>"$T/err" >/dev/null
 is "$(grep -c 'columns, not 16' "$T/err")" 10 "diagnostics are rate-limited per reason"
 like "$(cat "$T/err")" "20 more column-count diagnostics suppressed" "and the rest summed up"
