@@ -28,7 +28,7 @@ reject "unknown command" "unknown command" '/qseow-proxy-connection/;h;Reconnect
 reject "command with inner blanks" "unknown command" 'h;Start  session;D;u' "$(framed 9997 'h;Start  session;D;u')"
 reject "unknown escape" "bad escape" "$TIME\\t$SRC\\t9997\\th;x\\\\q" "$(framed 9997 'h;x\q')"
 reject "short \\x escape" "bad escape" 'h;x\\x4' 'h;x\x4'
-reject "upper-case \\x escape" "bad escape" 'h;x\\x4G' 'h;x\x4G'
+reject "a \\x escape that is not hex" "bad escape" 'h;x\\x4G' 'h;x\x4G'
 reject "trailing backslash" "bad escape" 'h;x\\' 'h;x\'
 reject "raw control byte in the source" "bad escape" "$TIME\\t10.1.2.3\\x01\\t9997\\th;x" "$(printf '%s\t10.1.2.3\001\t9997\th;x' "$TIME")"
 reject "framed with 3 fields" "bad framing" "$TIME\\t$SRC\\th;Start session;D;u" "$(printf '%s\t%s\th;Start session;D;u' "$TIME" "$SRC")"
