@@ -4,15 +4,14 @@
  * connection) and one post in flight per webhook, paced, with digests of what waits. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "diag.h"
-#include "lines.h"
 #include "sink.h"
 #include "slack.h"
 
@@ -59,19 +58,19 @@ struct qsslack {
 	struct pollfd socks[SINK_MAX_FDS];	/* what curl wants watched */
 	int nsocks;
 	double timer;				/* when curl wants its timeout action; -1 never */
-	struct event digest[SLACK_DIGEST_MAX];
+	struct slack_event digest[SLACK_DIGEST_MAX];
+	struct buf preview;			/* -n: the bodies of one turn */
 	unsigned long posts, digests, paused, failed_posts, refused_posts;
-	struct ratelimit rl_fail, rl_bad;
-	unsigned long bad_lines;
+	struct ratelimit rl_fail;
 };
 
 /* ---- configuration ---- */
 
-static const char *check_webhook(const struct buf *url)
+static const char *check_webhook(struct buf *url)
 {
 	if (!url->n)
 		return "empty";
-	if (url->n < 9 || (strncmp(url->p, "https://", 8) && strncmp(url->p, "http://", 7)))
+	if (!slack_is_http_url(buf_str(url)))
 		return "not an http:// or https:// URL (the value is a secret: not shown)";
 	for (size_t i = 0; i < url->n; i++)
 		if ((unsigned char)url->p[i] <= ' ' || url->p[i] == 0x7f)
@@ -197,9 +196,16 @@ static void default_webhook(struct qsslack *q)
 		die(2, "%s: %s", q->flag_webhook ? "-w" : "QSSLACK_WEBHOOK", why);
 }
 
-static int loopback(const char *label)
+/* Whether a redacted URL's host (before its port and "/...") is the loopback: localhost,
+ * [::1] or 127.x.x.x, the whole host, not a name that starts like one. */
+static int loopback(const char *redacted)
 {
-	return !strncmp(label, "127.", 4) || !strncmp(label, "localhost", 9) || !strncmp(label, "[::1]", 5);
+	size_t n = *redacted == '[' ? strcspn(redacted, "]") + 1 : strcspn(redacted, ":/");
+	if (n == 9 && !strncasecmp(redacted, "localhost", 9))
+		return 1;
+	if (n == 5 && !strncmp(redacted, "[::1]", 5))
+		return 1;
+	return n > 4 && !strncmp(redacted, "127.", 4) && strspn(redacted, "0123456789.") == n;
 }
 
 /* One lane per distinct URL: events sent to the same webhook share its pacing. */
@@ -229,80 +235,37 @@ static void setup_hooks(struct qsslack *q)
 		struct buf label = { 0 };
 		slack_redact_url(&label, s);
 		snprintf(hook->label, sizeof hook->label, "%s", buf_str(&label));
-		buf_free(&label);
-		if (!strncmp(s, "http://", 7) && !loopback(hook->label))
+		if (!strncmp(s, "http://", 7) && !loopback(buf_str(&label)))
 			warnx("webhook %s is plain http: its URL, a secret, travels unencrypted", hook->label);
+		buf_free(&label);
 	}
 	sink_set_lanes(q->sink, q->nhooks ? q->nhooks : 1);
 }
 
-/* ---- dry run (-n): the bodies on stdout, one a line ---- */
+/* ---- dry run (-n): the runtime reads, checks and selects; the bodies go to stdout ---- */
 
-static void flush_stdout(void *ctx)
+static void item_event(const struct sink_item *it, struct slack_event *e)
 {
-	struct buf *out = ctx;
-	if (buf_write_fd(out, 1) < 0)
+	e->kind = it->event;
+	sink_item_event(it, &e->ev);
+}
+
+/* The dry run's pump: every event queued since the last turn, one body a line, in one write.
+ * A dry run sets up no webhook, so everything is in lane 0. */
+static void print_bodies(void *ctx, const struct pollfd *pfd, int npfd, double now)
+{
+	(void)pfd, (void)npfd, (void)now;
+	struct qsslack *q = ctx;
+	struct sink_item *it;
+	struct slack_event e;
+	while ((it = sink_take(q->sink, 0))) {
+		item_event(it, &e);
+		slack_body_event(&q->preview, &q->style, &e, &q->work);
+		buf_addc(&q->preview, '\n');
+		sink_done(q->sink, it, SINK_OK, 0, NULL);
+	}
+	if (buf_write_fd(&q->preview, 1) < 0)
 		diesys(1, "write stdout");
-}
-
-static void bad_line(struct qsslack *q, unsigned long lineno, const char *why,
-		     const char *line, size_t n)
-{
-	q->bad_lines++;
-	if (!ratelimit_allow(&q->rl_bad, 10, "bad line diagnostics"))
-		return;
-	struct buf esc = { 0 };
-	tsv_escape(&esc, line, n > 80 ? 80 : n);
-	warnx("line %lu: %s: %s", lineno, why, buf_str(&esc));
-	buf_free(&esc);
-}
-
-static void preview(struct qsslack *q, struct lines *lr, struct buf *out)
-{
-	char *line;
-	size_t n;
-	int r;
-	struct event ev;
-	while ((r = lines_next(lr, &line, &n)) == LINES_OK) {
-		if (!n || *line == '#')
-			continue;
-		int kind;
-		const char *why = lr->overlong ? "longer than 1 MiB" : sink_check_line(line, n, &kind);
-		if (why) {
-			bad_line(q, lr->lineno, why, line, n);
-			continue;
-		}
-		if (!(sink_events(q->sink) & (1u << kind)))
-			continue;
-		tsv_parse_event(line, n, &ev, NULL);
-		if (slack_body_event(out, &q->style, &ev, &q->work) < 0) {
-			bad_line(q, lr->lineno, "malformed escape", line, n);
-			continue;
-		}
-		buf_addc(out, '\n');
-	}
-	if (r == LINES_ERR && errno != EINTR)
-		diesys(1, "read input");
-}
-
-static int dry_run(struct qsslack *q, int nfiles, char **files)
-{
-	struct buf out = { 0 };
-	struct lines lr;
-	for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-		int fd = nfiles ? open(files[i], O_RDONLY | O_CLOEXEC) : 0;
-		if (fd < 0)
-			diesys(1, "open %s", files[i]);
-		lines_init(&lr, fd, flush_stdout, &out);
-		preview(q, &lr, &out);
-		lines_free(&lr);
-		if (nfiles)
-			close(fd);
-	}
-	flush_stdout(&out);
-	buf_free(&out);
-	ratelimit_flush(&q->rl_bad, "bad line diagnostics");
-	return 0;
 }
 
 /* ---- posting ---- */
@@ -421,7 +384,7 @@ static void start_post(struct qsslack *q, struct hook *h)
 	size_t n = 0;
 	struct sink_item *it, **tail = &h->batch;
 	while (n < SLACK_DIGEST_MAX && (it = sink_take(q->sink, h->lane))) {
-		sink_item_event(it, &q->digest[n++]);
+		item_event(it, &q->digest[n++]);
 		it->drv_next = NULL;
 		*tail = it;
 		tail = &it->drv_next;
@@ -432,10 +395,8 @@ static void start_post(struct qsslack *q, struct hook *h)
 	if (n > 1) {
 		slack_body_digest(&h->body, &q->style, q->digest, n, &q->work);
 		q->digests++;
-	} else if (slack_body_event(&h->body, &q->style, &q->digest[0], &q->work) < 0) {
-		sink_done(q->sink, h->batch, SINK_PERMANENT, 0, "malformed escape in the event");
-		h->batch = NULL;
-		return;
+	} else {
+		slack_body_event(&h->body, &q->style, &q->digest[0], &q->work);
 	}
 	buf_reset(&h->answer);
 	if (curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE, (long)h->body.n) != CURLE_OK ||
@@ -580,6 +541,7 @@ static int release(struct qsslack *q, int status)
 		buf_free(&q->hooks[i].body);
 		buf_free(&q->hooks[i].answer);
 	}
+	buf_free(&q->preview);
 	slack_style_free(&q->style);
 	slack_work_free(&q->work);
 	return status;
@@ -590,7 +552,7 @@ int main(int argc, char **argv)
 	diag_init("qsslack");
 	diag_std_flags(argc, argv, usage);
 	struct qsslack q = { .conf = { .rate = 1, .timeout = 10 } };
-	const struct sink_driver driver = {
+	struct sink_driver driver = {
 		.name = "qsslack", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
@@ -611,9 +573,12 @@ int main(int argc, char **argv)
 	sink_configure(q.sink);
 	setup_style(&q);
 	if (q.dry_run) {
-		int status = dry_run(&q, argc - optind, argv + optind);
-		sink_free(q.sink);
-		return release(&q, status);
+		/* The runtime reads the driver through its pointer: a dry run keeps the runtime's
+		 * input, checks, events and signals, and prints instead of posting. */
+		sink_transient(q.sink);
+		driver = (struct sink_driver){ .name = driver.name, .default_events = driver.default_events,
+					       .conf_key = on_key, .pump = print_bodies };
+		return release(&q, sink_run(q.sink, argc - optind, argv + optind));
 	}
 	default_webhook(&q);
 	setup_hooks(&q);

@@ -50,9 +50,15 @@ void slack_style_free(struct slack_style *st)
 		tmpl_free(&st->tmpl[k]);
 }
 
+int slack_is_http_url(const char *url)
+{
+	size_t scheme = !strncmp(url, "https://", 8) ? 8 : !strncmp(url, "http://", 7) ? 7 : 0;
+	return scheme && url[scheme];
+}
+
 const char *slack_check_link_base(char *url)
 {
-	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
+	if (!slack_is_http_url(url))
 		return "not an http:// or https:// URL";
 	/* The base goes into <URL|text> as it is: these would end or split the link. */
 	if (url[strcspn(url, " \t<>|")])
@@ -299,22 +305,19 @@ static int blank(const struct buf *b)
 	return 1;
 }
 
-/* Renders ev with its kind's template into w->text. */
-static int render(const struct slack_style *st, const struct event *ev, struct slack_work *w,
-		  int flat)
+/* Renders e with its kind's template into w->text. tmpl_expand fails only on a malformed
+ * escape, which a checked event has none of (slack.h). */
+static void render(const struct slack_style *st, const struct slack_event *e, struct slack_work *w,
+		   int flat)
 {
 	struct render r = { .flat = flat };
 	buf_reset(&w->text);
-	int kind = sink_event_index(ev->f[F_EVENT].p, ev->f[F_EVENT].n);
-	const struct tmpl *t = &st->tmpl[kind < 0 ? EV_UNKNOWN : kind];
-	if (tmpl_expand(t, ev, &w->text, &w->value, emit_value, &r) < 0)
-		return -1;
+	tmpl_expand(&st->tmpl[e->kind], &e->ev, &w->text, &w->value, emit_value, &r);
 	tidy(&w->text, &w->value, flat);
 	if (blank(&w->text)) {
 		buf_reset(&w->text);
 		buf_adds(&w->text, "(empty message)");
 	}
-	return 0;
 }
 
 static int is_guid(const struct slice *s)
@@ -404,11 +407,10 @@ static void add_tail(struct buf *out, const struct slack_style *st)
 	buf_adds(out, ",\"unfurl_links\":false,\"unfurl_media\":false}");
 }
 
-int slack_body_event(struct buf *out, const struct slack_style *st, const struct event *ev,
-		     struct slack_work *w)
+void slack_body_event(struct buf *out, const struct slack_style *st, const struct slack_event *e,
+		      struct slack_work *w)
 {
-	if (render(st, ev, w, 0) < 0)
-		return -1;
+	render(st, e, w, 0);
 	buf_reset(&w->section);
 	buf_add(&w->section, w->text.p, w->text.n);
 	cut_text(&w->section, 0, SLACK_SECTION_MAX);
@@ -417,37 +419,33 @@ int slack_body_event(struct buf *out, const struct slack_style *st, const struct
 	json_string(out, w->text.p, w->text.n);
 	buf_adds(out, ",\"blocks\":[");
 	add_mrkdwn(out, "section", &w->section);
-	context_line(&w->line, st, ev);
+	context_line(&w->line, st, &e->ev);
 	add_context(out, &w->line);
 	buf_addc(out, ']');
 	add_tail(out, st);
-	return 0;
 }
 
 /* A digest's lines go 10 to a section, each line its share of the section. */
 #define DIGEST_SECTION_LINES 10
 #define DIGEST_LINE_MAX (SLACK_SECTION_MAX / DIGEST_SECTION_LINES - 1)
 
-/* Appends the digest's line for ev to w->section (after a line break unless first). */
-static void digest_line(const struct slack_style *st, const struct event *ev, struct slack_work *w)
+/* Appends the digest's line for e to w->section (after a line break unless first). */
+static void digest_line(const struct slack_style *st, const struct slack_event *e, struct slack_work *w)
 {
 	size_t start = w->section.n;
 	if (start)
 		buf_addc(&w->section, '\n'), start++;
-	add_time(&w->section, &ev->f[F_TIME], "{time_secs}", "%H:%M:%S UTC");
+	add_time(&w->section, &e->ev.f[F_TIME], "{time_secs}", "%H:%M:%S UTC");
 	if (w->section.n > start)
 		buf_addc(&w->section, ' ');
-	if (render(st, ev, w, 1) < 0) {
-		buf_reset(&w->text);
-		buf_adds(&w->text, "(an event with a malformed escape)");
-	}
+	render(st, e, w, 1);
 	buf_add(&w->section, w->text.p, w->text.n);
 	cut_text(&w->section, start, DIGEST_LINE_MAX);
 }
 
 /* JSON key order does not matter: the blocks go first, built as the lines are, and the text
  * fallback (header and every line) after them. */
-void slack_body_digest(struct buf *out, const struct slack_style *st, const struct event *ev,
+void slack_body_digest(struct buf *out, const struct slack_style *st, const struct slack_event *e,
 		       size_t n, struct slack_work *w)
 {
 	buf_reset(&w->line);
@@ -459,19 +457,19 @@ void slack_body_digest(struct buf *out, const struct slack_style *st, const stru
 	for (size_t i = 0; i < n; i += DIGEST_SECTION_LINES) {
 		buf_reset(&w->section);
 		for (size_t j = i; j < n && j < i + DIGEST_SECTION_LINES; j++)
-			digest_line(st, &ev[j], w);
+			digest_line(st, &e[j], w);
 		buf_addc(out, ',');
 		add_mrkdwn(out, "section", &w->section);
 		buf_addc(&w->line, '\n');
 		buf_add(&w->line, w->section.p, w->section.n);
 	}
 	buf_reset(&w->section);
-	add_time(&w->section, &ev[0].f[F_TIME], "{date_short_pretty} {time_secs}", "%Y-%m-%d %H:%M:%S UTC");
+	add_time(&w->section, &e[0].ev.f[F_TIME], "{date_short_pretty} {time_secs}", "%Y-%m-%d %H:%M:%S UTC");
 	if (w->section.n && n > 1) {
 		size_t mark = w->section.n;
 		buf_adds(&w->section, " \xe2\x80\x93 ");
 		size_t dash = w->section.n;
-		add_time(&w->section, &ev[n - 1].f[F_TIME], "{time_secs}", "%H:%M:%S UTC");
+		add_time(&w->section, &e[n - 1].ev.f[F_TIME], "{time_secs}", "%H:%M:%S UTC");
 		if (w->section.n == dash)
 			w->section.n = mark;	/* the last time is not one */
 	}
@@ -495,6 +493,17 @@ void slack_redact_url(struct buf *out, const char *url)
 	buf_adds(out, "/...");
 }
 
+/* Retry-After in seconds (delay-seconds: digits), cut to SLACK_RETRY_AFTER_MAX; -1 when it is
+ * something else (an HTTP date, junk). */
+static double retry_after_seconds(const char *value)
+{
+	size_t digits = strspn(value, "0123456789");
+	if (!digits || value[digits + strspn(value + digits, " \t")])
+		return -1;
+	double v = strtod(value, NULL);
+	return v < SLACK_RETRY_AFTER_MAX ? v : SLACK_RETRY_AFTER_MAX;
+}
+
 void slack_classify(long status, const char *body, size_t n, const char *retry_after,
 		    struct slack_answer *a)
 {
@@ -505,12 +514,8 @@ void slack_classify(long status, const char *body, size_t n, const char *retry_a
 	}
 	if (status == 429) {
 		a->verdict = SLACK_RETRY_AFTER;
-		a->retry_after = 30;
-		char *end;
-		double v = retry_after ? strtod(retry_after, &end) : 0;
-		/* Seconds, as Slack sends it; an HTTP date or nonsense means the default. */
-		if (retry_after && end != retry_after && v >= 0 && v <= 3600)
-			a->retry_after = v;
+		double v = retry_after ? retry_after_seconds(retry_after) : -1;
+		a->retry_after = v >= 0 ? v : 30;
 	} else if (status == 0 || status == 408 || status >= 500) {
 		a->verdict = SLACK_TRANSIENT;
 	}
@@ -518,10 +523,13 @@ void slack_classify(long status, const char *body, size_t n, const char *retry_a
 		snprintf(a->reason, sizeof a->reason, "no HTTP answer");
 		return;
 	}
-	/* Slack's error is a word like channel_not_found; anything longer is cut. */
+	/* Slack's error is a word like channel_not_found; anything longer is cut after about 80
+	 * bytes of its escaped form (whole escapes), so that it fits the reason on one line. */
 	struct buf why = { 0 };
-	tsv_escape(&why, body, n > 80 ? 80 : n);
+	size_t i = 0;
+	while (i < n && why.n < 80)
+		tsv_escape(&why, body + i++, 1);
 	snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%.*s%s", status, why.n ? " " : "",
-		 (int)why.n, why.p ? why.p : "", n > 80 ? "..." : "");
+		 (int)why.n, why.p ? why.p : "", i < n ? "..." : "");
 	buf_free(&why);
 }

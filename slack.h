@@ -28,6 +28,8 @@ struct slack_style {
 int slack_style_template(struct slack_style *st, int kind, const char *src,
 			 char *why, size_t whylen);
 void slack_style_free(struct slack_style *st);
+/* Whether url is http:// or https:// followed by something (a webhook or a link base). */
+int slack_is_http_url(const char *url);
 /* Why url cannot be the base of links (qmc_url, hub_url), or NULL. Strips a trailing '/'. */
 const char *slack_check_link_base(char *url);
 
@@ -37,13 +39,20 @@ struct slack_work {
 };
 void slack_work_free(struct slack_work *w);
 
-/* Appends one event's message body (JSON, no LF). -1 when a column holds a malformed escape
- * (nothing appended then). */
-int slack_body_event(struct buf *out, const struct slack_style *st, const struct event *ev,
-		     struct slack_work *w);
-/* Appends a digest of n events (1..SLACK_DIGEST_MAX): a count header and one line each. An
- * event with a malformed escape shows as such. */
-void slack_body_digest(struct buf *out, const struct slack_style *st, const struct event *ev,
+/* An event to post: its columns, still escaped, and its kind (enum sink_event), both as the
+ * sink runtime gives them (sink_item_event, sink_item.event). The runtime queues only lines
+ * whose every column passed tsv_check, which is stricter than the decoding done here, so
+ * rendering such an event cannot fail: events from anywhere else must be checked first. */
+struct slack_event {
+	int kind;
+	struct event ev;
+};
+
+/* Appends one event's message body (JSON, no LF). */
+void slack_body_event(struct buf *out, const struct slack_style *st, const struct slack_event *e,
+		      struct slack_work *w);
+/* Appends a digest of n events (1..SLACK_DIGEST_MAX): a count header and one line each. */
+void slack_body_digest(struct buf *out, const struct slack_style *st, const struct slack_event *e,
 		       size_t n, struct slack_work *w);
 
 /* A webhook URL is a secret: logs show only "host/..." (port kept, user info dropped). */
@@ -61,8 +70,11 @@ struct slack_answer {
 	double retry_after;
 	char reason[160];	/* "HTTP 404 channel_not_found", body escaped and cut */
 };
+/* Longest pause a Retry-After gets: a larger one is cut to it. */
+#define SLACK_RETRY_AFTER_MAX 3600
 /* status 0 means no HTTP answer (connection error, timeout); retry_after is the Retry-After
- * header's value or NULL. */
+ * header's value or NULL. A 429 without a Retry-After in seconds (none, an HTTP date, junk)
+ * pauses 30 s. The reason is one line whatever the body holds. */
 void slack_classify(long status, const char *body, size_t n, const char *retry_after,
 		    struct slack_answer *a);
 

@@ -193,4 +193,36 @@ event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_id='x\r@he
 qsslack -n <"$T/cr.tsv" >"$T/cr.json"
 ok "no @here or @channel made of CR-separated parts" not grep -qiE '@(here|channel)' "$T/cr.json"
 
+# -n runs on the sink runtime, as a real run reads: `-` is standard input, a file that cannot
+# be read is reported and skipped (exit 1), a bad line names its file, no spool is touched.
+qsslack -n - <"$T/kinds.tsv" >"$T/dash.json" 2>"$T/err"
+is "$?" 0 "-n -: exit 0"
+is_file "$T/dash.json" "$T/kinds.json" "-n -: standard input"
+qsslack -n "$T/missing.tsv" "$T/kinds.tsv" >"$T/two.json" 2>"$T/err"
+is "$?" 1 "-n with a missing file: exit 1"
+is_file "$T/two.json" "$T/kinds.json" "-n with a missing file: the next file is still read"
+like "$(cat "$T/err")" '^qsslack: .*/missing\.tsv: No such file or directory$' "-n: the missing file reported"
+qsslack -n "$T/mixed.tsv" >/dev/null 2>"$T/err"
+like "$(cat "$T/err")" '^qsslack: .*/mixed\.tsv: line 3: not 16 columns: not an event$' \
+	"-n: a bad line's message names its file"
+qsslack -n -S "$T/spool" <"$T/kinds.tsv" >/dev/null
+ok "-n -S: no spool created" test ! -e "$T/spool"
+
+# -n prints each event as it comes and stops on SIGTERM while its input is still open.
+mkfifo "$T/fifo"
+stage dry "$T/fifo" "$T/dry.json" qsslack -n
+exec 3>"$T/fifo"
+ev log >&3
+wait_for 5 test -s "$T/dry.json"
+is "$(lines_in "$T/dry.json")" 1 "-n: an event printed at once, the input still open"
+kill -TERM "$dry_pid"
+if wait_for 5 gone "$dry_pid"; then
+	pass "-n: SIGTERM stops it within 5 s"
+	wait "$dry_pid"
+	is "$?" 0 "-n: SIGTERM: exit 0"
+else
+	fail "-n: SIGTERM stops it within 5 s"
+fi
+exec 3>&-
+
 done_testing

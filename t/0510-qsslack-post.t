@@ -153,6 +153,64 @@ ev log | qsslack -c "$T/z.ini" -w "http://127.0.0.1:$closed/z/SECRET" 2>"$T/z.er
 is "$?" 1 "no answer, no spool: exit 1 (lost)"
 like "$(cat "$T/z.err")" "127.0.0.1:$closed/\.\.\.: Couldn't connect to server" "connection refused reported with the host only"
 
+# Retry-After above an hour is cut to an hour (not taken for nonsense and made 30 s).
+# drain_seconds ends the run: an hour is not waited for.
+echo "/h/SECRET 429:7200 200" >"$T/script"
+mkconf h "webhook = $url/h/SECRET" "drain_seconds = 0.5"
+ev task_failed >"$T/h.tsv"
+qsslack -c "$T/h.ini" <"$T/h.tsv" 2>"$T/h.err"
+is "$?" 1 "Retry-After 7200: exit 1 (undelivered when drain_seconds ran out)"
+like "$(cat "$T/h.err")" 'HTTP 429 rate_limited: pausing it 3600 s$' "Retry-After 7200: paused 3600 s"
+is "$(times /h/SECRET | wc -l)" 1 "Retry-After 7200: not retried within drain_seconds"
+
+# A 429 without Retry-After, with an HTTP date or with junk: paused 30 s.
+cat >"$T/script" <<'EOF2'
+/i/SECRET-bare 429
+/i/SECRET-date 429:Wed,\x2021\x20Oct\x202015\x2007:28:00\x20GMT
+/i/SECRET-junk 429:12abc
+EOF2
+mkconf i "webhook = $url/i/SECRET-bare" "webhook.log = $url/i/SECRET-date" \
+	"webhook.task_failed = $url/i/SECRET-junk" "drain_seconds = 0.5"
+{ ev session_start; ev log; ev task_failed; } >"$T/i.tsv"
+qsslack -c "$T/i.ini" <"$T/i.tsv" 2>"$T/i.err"
+is "$(for p in bare date junk; do times "/i/SECRET-$p" | wc -l; done | tr '\n' ' ')" "1 1 1 " \
+	"429 bare, HTTP date, junk: one try each"
+is "$(grep -c 'HTTP 429 rate_limited: pausing it 30 s$' "$T/i.err")" 3 \
+	"429 bare, HTTP date, junk: each paused 30 s"
+
+# An error answer's body is cut and escaped: the reason stays one clean line.
+long=$(printf 'x%.0s' $(seq 200))
+cat >"$T/script" <<EOF2
+/j/SECRET-long 400:$long
+/j/SECRET-bin 400:a\\x00b\\nc\\x1b[2Jd\\xff\\r\\x7f
+EOF2
+mkconf j "webhook = $url/j/SECRET-long" "webhook.log = $url/j/SECRET-bin" "dead_letter = $T/j.dead"
+{ ev session_start; ev log; } >"$T/j.tsv"
+qsslack -c "$T/j.ini" <"$T/j.tsv" 2>"$T/j.err"
+is "$?" 0 "400 with a long or binary body: exit 0 (dead-lettered)"
+like "$(cat "$T/j.err")" ": HTTP 400 x{80}\.\.\.: dead-lettering" "a long body is cut after 80 bytes"
+ok "a binary body is escaped" grep -qF 'HTTP 400 a\x00b\nc\x1b[2Jd' "$T/j.err"
+is "$(grep -c 'HTTP 400' "$T/j.err")" 2 "one line per refusal"
+ok "no control byte on stderr or in the dead-letter file's reasons" python3 -c '
+import sys
+for name in sys.argv[1:]:
+    for line in open(name, "rb"):
+        if name.endswith(".err") or line.startswith(b"#"):
+            assert not any(b < 0x20 or b == 0x7f for b in line.rstrip(b"\n")), line' "$T/j.err" "$T/j.dead"
+is "$(grep -c '^#.*HTTP 400' "$T/j.dead")/$(lines_in "$T/j.dead")" 2/4 "dead-letter file: a reason line per event"
+
+# Plain http is warned about unless the host is the loopback itself, not a name starting so.
+for host in localhost.evil.example 127.attacker.example; do
+	qsslack -w "http://$host/SECRET" </dev/null 2>"$T/w.err"
+	like "$(cat "$T/w.err")" "webhook $host/\.\.\. is plain http" "plain http to $host: warned"
+done
+for host in localhost:1 LOCALHOST 127.0.0.1:1 127.1 '[::1]:1'; do
+	qsslack -w "http://$host/SECRET" </dev/null 2>"$T/w.err"
+	is "$(cat "$T/w.err")" "" "plain http to $host: no warning"
+done
+qsslack -w "https://hooks.example/SECRET" </dev/null 2>"$T/w.err"
+is "$(cat "$T/w.err")" "" "https: no warning"
+
 ok "the webhook URLs never appear on stderr" sh -c "! grep -l SECRET $T/*.err"
 
 done_testing

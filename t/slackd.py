@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""slackd: a test double of Slack incoming webhooks, on 127.0.0.1, for qsslack's tests.
+r"""slackd: a test double of Slack incoming webhooks, on 127.0.0.1, for qsslack's tests.
 
     slackd.py [--port N] [--port-file FILE] --log FILE [--script FILE]
 
@@ -14,12 +14,15 @@ per-path request counts then start again). One line per path, '#' comments:
 
 PATH may be `*` for any other path. The Nth request to a path gets the Nth answer, the last
 answer repeats. An answer is STATUS[:BODY] (BODY defaults to "ok" for 2xx, else a word for
-Slack's usual errors), `429:N` (Retry-After: N, body rate_limited), `429` (no Retry-After), or
-`hang:N` (answer nothing for N seconds, then 200 ok: past a client's timeout). Without a script
-or a matching line: 200 ok. Port 0 (default) takes a free port; it is printed on stdout and
-written to --port-file. SIGTERM stops it cleanly.
+Slack's usual errors), `429:VALUE` (Retry-After: VALUE, body rate_limited), `429` (no
+Retry-After), or `hang:N` (answer nothing for N seconds, then 200 ok: past a client's timeout).
+BODY and VALUE may hold Python bytes escapes (\x00, \n, \x20 for a blank), so an answer can
+be binary or hold blanks: `400:a\x00b\n`, `429:Wed,\x2021\x20Oct\x202015\x2007:28:00\x20GMT`.
+Without a script or a matching line: 200 ok. Port 0 (default) takes a free port; it is printed
+on stdout and written to --port-file. SIGTERM stops it cleanly.
 """
 import argparse
+import codecs
 import json
 import os
 import signal
@@ -69,15 +72,16 @@ class Script:
 
 
 def parse_answer(word):
-    """(status, body, headers, hang seconds)"""
+    """(status, body bytes, headers, hang seconds)"""
     if word.startswith("hang:"):
-        return 200, "ok", {}, float(word[5:])
+        return 200, b"ok", {}, float(word[5:])
     status, _, rest = word.partition(":")
     status = int(status)
+    rest = codecs.escape_decode(rest.encode())[0]
     if status == 429:
-        headers = {"Retry-After": rest} if rest else {}
-        return 429, "rate_limited", headers, 0
-    body = rest or ("ok" if 200 <= status < 300 else DEFAULT_BODIES.get(status, "error"))
+        headers = {"Retry-After": rest.decode("latin-1")} if rest else {}
+        return 429, b"rate_limited", headers, 0
+    body = rest or ("ok" if 200 <= status < 300 else DEFAULT_BODIES.get(status, "error")).encode()
     return status, body, {}, 0
 
 
@@ -104,7 +108,7 @@ def make_handler(script, log, log_lock):
             status, body, headers, hang = parse_answer(word)
             if hang:
                 time.sleep(hang)
-            data = body.encode()
+            data = body
             try:
                 self.send_response(status)
                 for k, v in headers.items():
