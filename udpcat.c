@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -34,6 +35,7 @@
 #define MAX_PORTS 64
 #define MAX_ALLOW 256
 #define RCVBUF_DEFAULT (8UL << 20)
+#define RCVBUF_MAX (INT_MAX / 2)	/* the kernel doubles what is asked into an int, capped here */
 #define PACE_SLACK 0.002	/* -R: seconds of lateness made up for at once, not more */
 #define PACE_GRAIN 0.001	/* -R: longest wait for datagrams to fall due together */
 
@@ -112,20 +114,38 @@ static int prefix_match(const struct prefix *p, const struct addr6 *a)
 	return !rest || ((p->addr.b[whole] ^ a->b[whole]) & mask) == 0;
 }
 
-/* Appends ip:port, IPv6 as [addr]:port and IPv4-mapped IPv6 as plain IPv4 (DESIGN.md 2). */
-static void add_endpoint(struct buf *out, const struct addr6 *a, unsigned port)
+/* Writes the decimal digits of v at p and a NUL; returns how many digits. */
+static size_t format_uint(char *p, unsigned v)
 {
-	char text[INET6_ADDRSTRLEN];
+	char digits[10];
+	size_t n = 0, len;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (len = n; n; n--)
+		*p++ = digits[n - 1];
+	*p = 0;
+	return len;
+}
+
+#define ENDPOINT_SIZE (INET6_ADDRSTRLEN + 8)	/* [addr]:port and the NUL */
+
+/* ip:port, IPv6 as [addr]:port and IPv4-mapped IPv6 as plain IPv4 (DESIGN.md 2); returns its
+ * length. */
+static size_t format_endpoint(char text[ENDPOINT_SIZE], const struct addr6 *a, unsigned port)
+{
+	char *p = text;
 	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a->b)) {
-		inet_ntop(AF_INET, a->b + 12, text, sizeof text);
-		buf_adds(out, text);
+		inet_ntop(AF_INET, a->b + 12, p, INET6_ADDRSTRLEN);
+		p += strlen(p);
 	} else {
-		inet_ntop(AF_INET6, a->b, text, sizeof text);
-		buf_addc(out, '[');
-		buf_adds(out, text);
-		buf_addc(out, ']');
+		*p++ = '[';
+		inet_ntop(AF_INET6, a->b, p, INET6_ADDRSTRLEN);
+		p += strlen(p);
+		*p++ = ']';
 	}
-	buf_printf(out, ":%u", port);
+	*p++ = ':';
+	return (size_t)(p - text) + format_uint(p, port);
 }
 
 /* The address and port of a received or bound sockaddr. */
@@ -155,14 +175,17 @@ static int parse_port(const char *s, size_t n, unsigned short *port)
 	return 0;
 }
 
-/* A byte count with an optional k or M suffix (KiB, MiB), as SO_RCVBUF takes it (an int). */
-static int parse_bytes(const char *s, unsigned long *out)
+/* A receive buffer size: a byte count with an optional k/K, m/M or g/G suffix (KiB, MiB, GiB)
+ * up to RCVBUF_MAX; NULL, or why not. */
+static const char *parse_rcvbuf(const char *s, unsigned long *out)
 {
 	unsigned long long v;
-	if (conf_size(s, INT32_MAX, &v))
-		return -1;
+	if (conf_size(s, ULLONG_MAX, &v))
+		return "not a byte count (like 8388608, 8192k or 8M)";
+	if (v > RCVBUF_MAX)
+		return "not a byte count up to 1073741823 (the kernel's limit)";
 	*out = (unsigned long)v;
-	return 0;
+	return NULL;
 }
 
 static int parse_number(const char *s, double *out)
@@ -223,6 +246,65 @@ static void parse_options(int argc, char **argv, struct options *o)
 			diag_usage(usage);
 }
 
+/* ---- framed lines (listen and pcap modes) ---- */
+
+/* The SOURCE column of the last line: a Sense appender sends from one socket, so the same
+ * sender comes again and again, and formatting it anew (inet_ntop) cost more than the rest of
+ * the line. */
+struct source_cache {
+	struct addr6 addr;
+	unsigned port;
+	size_t len;		/* 0: nothing cached yet */
+	char text[ENDPOINT_SIZE];
+};
+
+/* Where the lines go: the output, and what formatting them once a second or once a sender
+ * saves. */
+struct framer {
+	struct buf out;
+	struct timecache tc;
+	struct source_cache source;
+	int bare;		/* -r */
+};
+
+static void write_out(struct buf *out)
+{
+	if (buf_write_fd(out, 1) < 0)
+		diesys(1, "stdout");
+}
+
+static void add_source(struct buf *out, struct source_cache *sc, const struct addr6 *a, unsigned port)
+{
+	if (!sc->len || sc->port != port || memcmp(&sc->addr, a, sizeof *a)) {
+		sc->addr = *a;
+		sc->port = port;
+		sc->len = format_endpoint(sc->text, a, port);
+	}
+	buf_add(out, sc->text, sc->len);
+}
+
+/* Appends one line (DESIGN.md 2), or the payload alone with -r; writes out beyond OUT_FLUSH,
+ * so that big datagrams keep the buffer bounded. */
+static void frame_line(struct framer *f, const struct timespec *when, const struct addr6 *from,
+		       unsigned from_port, const char *port, const void *payload, size_t len)
+{
+	struct buf *out = &f->out;
+	if (!f->bare) {
+		char t[RFC3339_LEN + 1];
+		tsv_format_time(&f->tc, t, when);
+		buf_add(out, t, RFC3339_LEN);
+		buf_addc(out, '\t');
+		add_source(out, &f->source, from, from_port);
+		buf_addc(out, '\t');
+		buf_adds(out, port);
+		buf_addc(out, '\t');
+	}
+	tsv_escape(out, payload, len);
+	buf_addc(out, '\n');
+	if (out->n > OUT_FLUSH)
+		write_out(out);
+}
+
 /* ---- listen mode ---- */
 
 struct listener {
@@ -274,7 +356,7 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 	if (!strcmp(key, "allow"))
 		return conf_words(value, allow_word, l);
 	if (!strcmp(key, "rcvbuf"))
-		return parse_bytes(value, &l->rcvbuf) ? "not a byte count (like 8M)" : NULL;
+		return parse_rcvbuf(value, &l->rcvbuf);
 	return conf_unknown_key;
 }
 
@@ -286,8 +368,11 @@ static void configure(struct listener *l, const struct options *o, int nargs, ch
 		exit(2);
 	if (o->bind && !(l->family = parse_ip(o->bind, strlen(o->bind), &l->addr)))
 		die(2, "-b %s: not an IPv4 or IPv6 address", o->bind);
-	if (o->rcvbuf && parse_bytes(o->rcvbuf, &l->rcvbuf))
-		die(2, "-B %s: not a byte count (like 8388608, 8192k or 8M)", o->rcvbuf);
+	if (o->rcvbuf) {
+		const char *why = parse_rcvbuf(o->rcvbuf, &l->rcvbuf);
+		if (why)
+			die(2, "-B %s: %s", o->rcvbuf, why);
+	}
 	if (o->nallow)
 		l->nallow = 0;
 	for (size_t i = 0; i < o->nallow; i++) {
@@ -372,10 +457,10 @@ static int open_socket(const struct listener *l, unsigned short port, int *warne
 	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
 							       : sizeof(struct sockaddr_in6)) < 0) {
 		int err = errno;
-		struct buf where = { 0 };
-		add_endpoint(&where, a, port);
+		char where[ENDPOINT_SIZE];
+		format_endpoint(where, a, port);
 		errno = err;
-		diesys(1, "bind %s", buf_str(&where));
+		diesys(1, "bind %s", where);
 	}
 	return fd;
 }
@@ -393,7 +478,6 @@ static void notify_ready(const char *fdtext)
 
 struct receiver {
 	const struct listener *l;
-	int bare;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
@@ -402,8 +486,7 @@ struct receiver {
 		struct cmsghdr align;
 	} ctl[BATCH];
 	char *data;
-	struct buf out;
-	struct timecache tc;
+	struct framer fr;
 	unsigned long long datagrams, bytes, denied, truncated;
 	struct ratelimit rl;
 };
@@ -411,7 +494,7 @@ struct receiver {
 static void receiver_init(struct receiver *rc, const struct listener *l, int bare)
 {
 	rc->l = l;
-	rc->bare = bare;
+	rc->fr.bare = bare;
 	rc->data = malloc((size_t)BATCH * RECV_SIZE);
 	if (!rc->data)
 		die(1, "allocating receive buffers: out of memory");
@@ -422,12 +505,6 @@ static void receiver_init(struct receiver *rc, const struct listener *l, int bar
 		rc->msgs[i].msg_hdr.msg_name = &rc->from[i];
 		rc->msgs[i].msg_hdr.msg_control = rc->ctl[i].b;
 	}
-}
-
-static void write_out(struct buf *out)
-{
-	if (buf_write_fd(out, 1) < 0)
-		diesys(1, "stdout");
 }
 
 /* The kernel's receive time and drop counter, from the control messages. */
@@ -481,21 +558,7 @@ static void take(struct receiver *rc, struct sock *s, unsigned i)
 	}
 	rc->datagrams++;
 	rc->bytes += len;
-	struct buf *out = &rc->out;
-	if (!rc->bare) {
-		char t[RFC3339_LEN + 1];
-		tsv_format_time(&rc->tc, t, &when);
-		buf_add(out, t, RFC3339_LEN);
-		buf_addc(out, '\t');
-		add_endpoint(out, &from, from_port);
-		buf_addc(out, '\t');
-		buf_adds(out, s->port);
-		buf_addc(out, '\t');
-	}
-	tsv_escape(out, (const char *)rc->iov[i].iov_base, len);
-	buf_addc(out, '\n');
-	if (out->n > OUT_FLUSH)
-		write_out(out);
+	frame_line(&rc->fr, &when, &from, from_port, s->port, rc->iov[i].iov_base, len);
 }
 
 /* Takes what the socket holds, a batch at a time, each batch written out at once. */
@@ -515,7 +578,7 @@ static void drain(struct receiver *rc, struct sock *s)
 		}
 		for (int i = 0; i < got; i++)
 			take(rc, s, (unsigned)i);
-		write_out(&rc->out);
+		write_out(&rc->fr.out);
 		if (got < BATCH)
 			return;
 	}
@@ -597,7 +660,7 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 	listen_summary(rc, socks, l.nports);
 	for (size_t i = 0; i < l.nports; i++)
 		close(socks[i].fd);
-	buf_free(&rc->out);
+	buf_free(&rc->fr.out);
 	free(rc->data);
 	free(rc);
 	return 0;
@@ -673,14 +736,17 @@ static void sleep_until(double until)
 	nanosleep(&ts, NULL);
 }
 
-/* -R: how many of `want` datagrams may go now; waits until at least one may. */
+/* -R: how many of `want` datagrams may go now; waits until at least one may. After SIGTERM
+ * all of them: what is in hand goes at once. */
 static size_t pace(struct sender *s, size_t want)
 {
 	for (;;) {
+		if (sig_term)
+			return want;
 		double now = now_mono();
 		if (s->next < now - PACE_SLACK)
 			s->next = now - PACE_SLACK;
-		if (now >= s->next || sig_term) {
+		if (now >= s->next) {
 			double due = 1 + (now - s->next) * s->rate;
 			size_t k = due < (double)want ? (size_t)due : want;
 			s->next += (double)k / s->rate;
@@ -789,12 +855,16 @@ static void malformed(struct sender *s, const char *name, unsigned long lineno, 
 static void send_line(struct sender *s, const char *name, const struct lines *lr,
 		      const char *line, size_t n)
 {
-	if (lr->overlong)
-		return malformed(s, name, lr->lineno, "line longer than %d bytes", LINES_MAX);
+	if (lr->overlong) {
+		malformed(s, name, lr->lineno, "line longer than %d bytes", LINES_MAX);
+		return;
+	}
 	struct framed fr;
 	int framed = tsv_parse_framed(line, n, &fr);
-	if (framed < 0)
-		return malformed(s, name, lr->lineno, "framed line without 4 fields");
+	if (framed < 0) {
+		malformed(s, name, lr->lineno, "framed line without 4 fields");
+		return;
+	}
 	if (framed && s->speed > 0)
 		wait_for_time(s, &fr.time);
 	if (sig_term)
@@ -802,13 +872,15 @@ static void send_line(struct sender *s, const char *name, const struct lines *lr
 	size_t start = s->data.n, bad;
 	if (tsv_unescape(&s->data, fr.payload.p, fr.payload.n, &bad) < 0) {
 		s->data.n = start;
-		return malformed(s, name, lr->lineno, "bad escape at byte %zu",
-				 (size_t)(fr.payload.p - line) + bad + 1);
+		malformed(s, name, lr->lineno, "bad escape at byte %zu",
+			  (size_t)(fr.payload.p - line) + bad + 1);
+		return;
 	}
 	if (s->data.n - start > s->max_payload) {
 		size_t len = s->data.n - start;
 		s->data.n = start;
-		return malformed(s, name, lr->lineno, "payload of %zu bytes: longer than a datagram", len);
+		malformed(s, name, lr->lineno, "payload of %zu bytes: longer than a datagram", len);
+		return;
 	}
 	s->off[++s->queued] = s->data.n;
 	if (s->queued == BATCH)
@@ -854,12 +926,13 @@ static int connect_dest(const char *dest, size_t *max_payload)
 	if (parse_port(colon + 1, strlen(colon + 1), &port))
 		die(2, "-s %s: port '%s' is not a number (1-65535)", dest, colon + 1);
 	char host[256];
+	const char *start = dest;
 	size_t hlen = (size_t)(colon - dest);
 	if (dest[0] == '[' && colon[-1] == ']')
-		dest++, hlen -= 2;
+		start++, hlen -= 2;
 	if (hlen >= sizeof host)
 		die(2, "-s %s: host name too long", dest);
-	memcpy(host, dest, hlen);
+	memcpy(host, start, hlen);
 	host[hlen] = 0;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV }, *res;
 	int err = getaddrinfo(host, colon + 1, &hints, &res);
@@ -913,13 +986,16 @@ static int send_mode(const struct options *o, int nargs, char **args)
 
 /* ---- pcap mode ---- */
 
-enum packet { PKT_UDP, PKT_OTHER, PKT_FRAGMENT, PKT_TRUNCATED };
+#define TIME_MAX 253402300799LL	/* 9999-12-31T23:59:59Z: the last second RFC 3339 can write */
+
+enum packet { PKT_UDP, PKT_OTHER, PKT_FRAGMENT, PKT_TRUNCATED, PKT_MALFORMED };
 
 struct udp_view {
 	struct addr6 src;
 	unsigned sport, dport;
 	const unsigned char *payload;
 	size_t len;
+	char why[80];		/* PKT_MALFORMED: what is impossible in it */
 };
 
 static unsigned be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
@@ -929,7 +1005,11 @@ static enum packet parse_udp(const unsigned char *p, size_t n, struct udp_view *
 	if (n < 8)
 		return PKT_TRUNCATED;
 	unsigned len = be16(p + 4);
-	if (len < 8 || len > n)
+	if (len < 8) {
+		snprintf(u->why, sizeof u->why, "UDP length %u (less than 8)", len);
+		return PKT_MALFORMED;
+	}
+	if (len > n)
 		return PKT_TRUNCATED;
 	u->sport = be16(p);
 	u->dport = be16(p + 2);
@@ -947,7 +1027,16 @@ static enum packet parse_ipv4(const unsigned char *p, size_t n, struct udp_view 
 		return PKT_OTHER;
 	if (be16(p + 6) & 0x3fff)	/* more fragments, or an offset */
 		return PKT_FRAGMENT;
-	if (hlen < 20 || total < hlen || total > n)
+	if (hlen < 20) {
+		snprintf(u->why, sizeof u->why, "IPv4 header length %zu (less than 20)", hlen);
+		return PKT_MALFORMED;
+	}
+	if (total < hlen) {
+		snprintf(u->why, sizeof u->why, "IPv4 total length %zu (less than its header, %zu)",
+			 total, hlen);
+		return PKT_MALFORMED;
+	}
+	if (total > n)
 		return PKT_TRUNCATED;
 	map_v4(&u->src, p + 12);
 	return parse_udp(p + hlen, total - hlen, u);
@@ -989,18 +1078,19 @@ static enum packet parse_ip_packet(const unsigned char *p, size_t n, struct udp_
 	}
 }
 
-/* Where the IP packet starts behind the link-layer header, or -1 when it is not IP. */
-static long link_offset(int dlt, const unsigned char *p, size_t n)
+/* The UDP datagram in a captured frame, behind its link-layer header. */
+static enum packet parse_frame(int dlt, const unsigned char *p, size_t n, struct udp_view *u)
 {
 	size_t at, type_at;
 	switch (dlt) {
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:
-		return 0;
+		return parse_ip_packet(p, n, u);
 	case DLT_NULL:
 	case DLT_LOOP:
-		return n >= 4 ? 4 : -1;	/* the address family, in either byte order: the IP version tells */
+		/* The address family, in either byte order: the IP version tells. */
+		return n < 4 ? PKT_TRUNCATED : parse_ip_packet(p + 4, n - 4, u);
 	case DLT_LINUX_SLL:
 		type_at = 14, at = 16;
 		break;
@@ -1013,39 +1103,85 @@ static long link_offset(int dlt, const unsigned char *p, size_t n)
 			type_at += 4, at += 4;
 	}
 	if (at > n)
-		return -1;
+		return PKT_TRUNCATED;
 	unsigned type = be16(p + type_at);
-	return type == 0x0800 || type == 0x86dd ? (long)at : -1;
+	if (type != 0x0800 && type != 0x86dd)
+		return PKT_OTHER;
+	return parse_ip_packet(p + at, n - at, u);
 }
 
+/* What became of the packets read, for the summary. */
 struct pcap_counts {
-	unsigned long long packets, written, other, fragments, truncated, filtered;
+	unsigned long long packets, written, other, fragments, truncated, filtered, malformed;
 };
 
-static int port_wanted(const unsigned short *ports, size_t n, unsigned port)
+static void pcap_summary(const struct pcap_counts *c, struct ratelimit *rl)
 {
-	if (!n)
-		return 1;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
-			return 1;
-	return 0;
-}
-
-static void pcap_summary(const struct pcap_counts *c)
-{
+	ratelimit_flush(rl, "malformed-packet diagnostics");
+	/* The malformed count only when there are some, so the line reads as it always did. */
+	char malformed[40] = "";
+	if (c->malformed)
+		snprintf(malformed, sizeof malformed, ", %llu malformed", c->malformed);
 	warnx("%llu packets, %llu datagrams written, %llu not UDP, %llu fragments, %llu truncated, "
-	      "%llu filtered out", c->packets, c->written, c->other, c->fragments, c->truncated,
-	      c->filtered);
+	      "%llu filtered out%s", c->packets, c->written, c->other, c->fragments, c->truncated,
+	      c->filtered, malformed);
 }
 
-static pcap_t *open_capture(const char *path)
+/* The capture as libpcap reads it: a stdio stream over the file, so that its reads can be
+ * seen. libpcap takes a read interrupted by a signal (sig.h: no SA_RESTART) for a broken file;
+ * here SIGUSR1 prints the summary at once, SIGHUP is ignored, and only SIGTERM ends the input.
+ * Before a read from anything but a regular file the output is written out: a capture from a
+ * pipe (tcpdump -w -) comes out batch by batch, never waiting for the next packet. */
+struct capture {
+	int fd;
+	int regular;		/* a regular file: written out in OUT_FLUSH blocks */
+	const char *name;	/* for messages: the path, or stdin */
+	struct framer fr;
+	struct pcap_counts counts;
+	struct ratelimit rl;
+};
+
+static ssize_t capture_read(void *cookie, char *p, size_t n)
 {
-	char err[PCAP_ERRBUF_SIZE];
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
+	struct capture *c = cookie;
+	for (;;) {
+		if (!c->regular)
+			write_out(&c->fr.out);
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			pcap_summary(&c->counts, &c->rl);
+		}
+		if (sig_term) {
+			errno = EINTR;
+			return -1;
+		}
+		ssize_t r = read(c->fd, p, n);
+		if (r >= 0 || errno != EINTR)
+			return r;
+	}
+}
+
+/* Opens the capture; NULL when SIGTERM came before its header did. */
+static pcap_t *open_capture(struct capture *c, const char *path)
+{
+	int stdin_ = !strcmp(path, "-");
+	c->name = stdin_ ? "stdin" : path;
+	c->fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (c->fd < 0 || fstat(c->fd, &st) < 0)
 		diesys(1, "%s", path);
+	c->regular = S_ISREG(st.st_mode);
+	FILE *f = fopencookie(c, "r", (cookie_io_functions_t){ .read = capture_read });
+	if (!f)
+		diesys(1, "%s: fopencookie", path);
+	/* Fewer, larger reads from a file; from a pipe a read returns what is there anyway. */
+	setvbuf(f, NULL, _IOFBF, 64 * 1024);
+	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *pc = pcap_fopen_offline(f, err);
+	if (!pc && sig_term) {
+		fclose(f);
+		return NULL;
+	}
 	if (!pc)
 		die(1, "%s: not a pcap or pcapng capture (%s)", path, err);
 	switch (pcap_datalink(pc)) {
@@ -1058,6 +1194,54 @@ static pcap_t *open_capture(const char *path)
 	}
 }
 
+static void packet_malformed(struct capture *c, const char *why)
+{
+	c->counts.malformed++;
+	if (ratelimit_allow(&c->rl, 10, "malformed-packet diagnostics"))
+		warnx("%s: packet %llu: %s", c->name, c->counts.packets, why);
+}
+
+static int port_wanted(const unsigned short *ports, size_t n, unsigned port)
+{
+	if (!n)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static void take_packet(struct capture *c, int dlt, const struct options *o, const unsigned short *ports,
+			const struct pcap_pkthdr *h, const unsigned char *p)
+{
+	struct pcap_counts *n = &c->counts;
+	n->packets++;
+	struct udp_view u;
+	switch (parse_frame(dlt, p, h->caplen, &u)) {
+	case PKT_UDP: break;
+	case PKT_OTHER: n->other++; return;
+	case PKT_FRAGMENT: n->fragments++; return;
+	case PKT_TRUNCATED: n->truncated++; return;
+	case PKT_MALFORMED: packet_malformed(c, u.why); return;
+	}
+	if (!port_wanted(ports, o->nports, u.dport)) {
+		n->filtered++;
+		return;
+	}
+	/* A time no framed line can hold (a broken record): skipped rather than written wrong. */
+	if (h->ts.tv_sec < 0 || h->ts.tv_sec > TIME_MAX || h->ts.tv_usec < 0 || h->ts.tv_usec > 999999) {
+		snprintf(u.why, sizeof u.why, "time out of range (%lld s %lld us)",
+			 (long long)h->ts.tv_sec, (long long)h->ts.tv_usec);
+		packet_malformed(c, u.why);
+		return;
+	}
+	n->written++;
+	struct timespec ts = { h->ts.tv_sec, (long)h->ts.tv_usec * 1000 };
+	char port[6];
+	format_uint(port, u.dport);
+	frame_line(&c->fr, &ts, &u.src, u.sport, port, u.payload, u.len);
+}
+
 static int pcap_mode(const struct options *o, int nargs)
 {
 	if (nargs)
@@ -1066,52 +1250,33 @@ static int pcap_mode(const struct options *o, int nargs)
 	for (size_t i = 0; i < o->nports; i++)
 		if (parse_port(o->ports[i], strlen(o->ports[i]), &ports[i]))
 			die(2, "-p %s: not a port number (1-65535)", o->ports[i]);
-	pcap_t *pc = open_capture(o->pcap);
-	int dlt = pcap_datalink(pc);
-	struct pcap_counts c = { 0 };
-	struct buf out = { 0 };
-	struct timecache tc = { 0 };
-	struct pcap_pkthdr *h;
-	const unsigned char *p;
-	int r;
-	while (!sig_term && (r = pcap_next_ex(pc, &h, &p)) == 1) {
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			pcap_summary(&c);
+	struct capture *c = calloc(1, sizeof *c);
+	if (!c)
+		die(1, "allocating the capture reader: out of memory");
+	c->fr.bare = o->bare;
+	pcap_t *pc = open_capture(c, o->pcap);
+	if (pc) {
+		int dlt = pcap_datalink(pc);
+		struct pcap_pkthdr *h;
+		const unsigned char *p;
+		int r;
+		while (!sig_term && (r = pcap_next_ex(pc, &h, &p)) == 1) {
+			if (sig_usr1) {
+				sig_usr1 = 0;
+				pcap_summary(&c->counts, &c->rl);
+			}
+			take_packet(c, dlt, o, ports, h, p);
 		}
-		c.packets++;
-		struct udp_view u;
-		long at = link_offset(dlt, p, h->caplen);
-		enum packet kind = at < 0 ? PKT_OTHER : parse_ip_packet(p + at, h->caplen - (size_t)at, &u);
-		if (kind != PKT_UDP) {
-			(*(kind == PKT_OTHER ? &c.other : kind == PKT_FRAGMENT ? &c.fragments : &c.truncated))++;
-			continue;
-		}
-		if (!port_wanted(ports, o->nports, u.dport)) {
-			c.filtered++;
-			continue;
-		}
-		c.written++;
-		if (!o->bare) {
-			char t[RFC3339_LEN + 1];
-			struct timespec ts = { h->ts.tv_sec, (long)h->ts.tv_usec * 1000 };
-			tsv_format_time(&tc, t, &ts);
-			buf_add(&out, t, RFC3339_LEN);
-			buf_addc(&out, '\t');
-			add_endpoint(&out, &u.src, u.sport);
-			buf_printf(&out, "\t%u\t", u.dport);
-		}
-		tsv_escape(&out, (const char *)u.payload, u.len);
-		buf_addc(&out, '\n');
-		if (out.n >= 64 * 1024)
-			write_out(&out);
+		write_out(&c->fr.out);
+		if (!sig_term && r == PCAP_ERROR)
+			die(1, "%s: %s", o->pcap, pcap_geterr(pc));
+		pcap_close(pc);
 	}
-	write_out(&out);
-	buf_free(&out);
-	if (!sig_term && r == PCAP_ERROR)
-		die(1, "%s: %s", o->pcap, pcap_geterr(pc));
-	pcap_close(pc);
-	pcap_summary(&c);
+	if (strcmp(o->pcap, "-"))
+		close(c->fd);
+	pcap_summary(&c->counts, &c->rl);
+	buf_free(&c->fr.out);
+	free(c);
 	return 0;
 }
 

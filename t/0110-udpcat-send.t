@@ -140,6 +140,24 @@ is "$st" 0 "SIGTERM during a -T wait: exit 0"
 ok "promptly" test $(($(ms) - start)) -lt 1000
 like "$(cat "$T/long.err")" '1 datagrams sent' "with the summary"
 
+# SIGTERM during -R pacing: what is in hand (the batch of 64 lines already queued) goes at once,
+# unpaced, no more is read, and udpcat exits 0 promptly (at 4 a second the batch would take 15 s).
+seq 100 >"$T/hundred"
+udpcat -s "127.0.0.1:$p" -R 4 "$T/hundred" 2>"$T/paced.err" &
+pid=$!
+expect_lines 3
+start=$(ms)
+kill -TERM "$pid"
+wait_for 3 gone "$pid" || kill -KILL "$pid"
+st=0
+wait "$pid" || st=$?
+elapsed=$(($(ms) - start))
+is "$st" 0 "SIGTERM while pacing: exit 0"
+ok "within 2 s (took $elapsed ms)" test "$elapsed" -lt 2000
+expect_lines 61
+is "$(tail -n 1 "$rx" | cut -f 4)" 64 "the queued datagrams are sent, the last of them 64"
+like "$(cat "$T/paced.err")" '^udpcat: 64 datagrams sent, ' "and counted in the summary"
+
 # Nobody listening: ICMP port unreachable comes back as ECONNREFUSED; counted, not fatal.
 closed=$(free_port udp)
 # Slow enough that the ICMP errors (made in softirq, late on a busy machine) come back between
@@ -153,7 +171,7 @@ like "$(cat "$T/refused.err")" '^udpcat: 20 datagrams sent, [0-9]+ bytes, 0 malf
 bad() {
 	local want=$1 desc=$2 st=0
 	shift 2
-	udpcat "$@" </dev/null >/dev/null 2>"$T/bad.err" || st=$?
+	timeout 10 udpcat "$@" </dev/null >/dev/null 2>"$T/bad.err" || st=$?
 	is "$st" 2 "$desc: exit 2"
 	like "$(cat "$T/bad.err")" "$want" "$desc: message"
 }
@@ -164,6 +182,18 @@ bad "^udpcat: -R 0: not a positive number" "-R 0" -s "127.0.0.1:$p" -R 0
 bad "^udpcat: -R fast: not a positive number" "-R not a number" -s "127.0.0.1:$p" -R fast
 bad "^udpcat: -x -2: not a positive speed" "-x negative" -s "127.0.0.1:$p" -x -2
 bad "^usage: udpcat" "a listen flag in send mode" -s "127.0.0.1:$p" -a 10.0.0.0/8
+# The destination is named as given, brackets and all.
+bad '^udpcat: -s \[::1x\]:9: ' "an IPv6 address that does not parse, named as given" -s '[::1x]:9'
+long=$(printf '%0300d' 0)
+bad "^udpcat: -s \\[$long\\]:9: host name too long" "a host name too long, named as given" -s "[$long]:9"
+# Listen mode's -B (t/0100 has the listener's other bad values): an unknown suffix; more than
+# the kernel takes (it doubles the value into an int), from the flag or the config file.
+bad "^udpcat: -B 9X: not a byte count \\(like" "-B with an unknown suffix" -B 9X 9997
+bad "^udpcat: -B 1024M: not a byte count up to 1073741823 \\(the kernel's limit\\)$" \
+	"-B past the kernel's limit" -B 1024M 9997
+bad "^udpcat: -B 1G: not a byte count up to 1073741823" "-B 1G is past it too" -B 1G 9997
+printf '[udpcat]\nrcvbuf = 2047M\n' >"$T/big.ini"
+bad "big.ini:2: .*not a byte count up to 1073741823" "rcvbuf past the kernel's limit" -c "$T/big.ini" 9997
 
 stop_pid "$rx_pid"
 is "$(grep -c . "$T/rx.err")" 1 "the listener saw nothing to complain about"
