@@ -24,7 +24,6 @@ static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS
 
 struct config {
 	struct buf webhook[SINK_NEVENTS + 1];	/* per event (webhook.EVENT), then the default */
-	struct buf tmpl_src[SINK_NEVENTS];
 	unsigned char tmpl_set[SINK_NEVENTS];
 	char *username, *icon_emoji, *channel, *qmc_url, *hub_url;
 	double rate, timeout;
@@ -110,17 +109,11 @@ static const char *template_key(struct qsslack *q, const char *name, const char 
 	int ev = sink_event_index(name, strlen(name));
 	if (ev < 0)
 		return "unknown event name";
-	struct buf *src = &q->conf.tmpl_src[ev];
 	if (q->conf.tmpl_set[ev])
-		buf_addc(src, ' ');
-	buf_adds(src, value);
+		return "given twice";
 	q->conf.tmpl_set[ev] = 1;
-	struct tmpl t;
-	if (tmpl_compile(&t, buf_str(src), q->conf.why, sizeof q->conf.why) == 0) {
-		tmpl_free(&t);
-		return NULL;
-	}
-	return strncmp(q->conf.why, "unclosed", 8) ? q->conf.why : NULL;
+	return slack_style_template(&q->style, ev, value, q->conf.why, sizeof q->conf.why) < 0 ? q->conf.why
+												: NULL;
 }
 
 static const char *string_key(char **dst, const char *value)
@@ -170,10 +163,9 @@ static void setup_style(struct qsslack *q)
 {
 	struct config *c = &q->conf;
 	char why[160];
-	for (int ev = 0; ev < SINK_NEVENTS; ev++)
-		if (slack_style_template(&q->style, ev, c->tmpl_set[ev] ? buf_str(&c->tmpl_src[ev]) : NULL,
-					 why, sizeof why) < 0)
-			die(2, "template.%s: %s", sink_event_names[ev], why);
+	for (int ev = 0; ev < SINK_NEVENTS; ev++)	/* the defaults where the config set none */
+		if (!c->tmpl_set[ev] && slack_style_template(&q->style, ev, NULL, why, sizeof why) < 0)
+			die(1, "default template.%s: %s", sink_event_names[ev], why);
 	q->style.username = c->username;
 	q->style.icon_emoji = c->icon_emoji;
 	q->style.channel = c->channel;
@@ -530,8 +522,6 @@ static int release(struct qsslack *q, int status)
 	struct config *c = &q->conf;
 	for (int i = 0; i <= SINK_NEVENTS; i++)
 		buf_free(&c->webhook[i]);
-	for (int i = 0; i < SINK_NEVENTS; i++)
-		buf_free(&c->tmpl_src[i]);
 	free(c->username);
 	free(c->icon_emoji);
 	free(c->channel);

@@ -162,6 +162,13 @@ conf_err() {
 conf_err 'template.task_failed = {task} failed' "unknown template field" 'e.ini:2: template.task_failed: unknown field \{task\}'
 conf_err 'template.task_failed = {task_name failed' "unclosed brace" 'template.task_failed: unclosed \{'
 conf_err 'template.task_exploded = x' "template for an unknown event" 'e.ini:2: template.task_exploded: unknown event name'
+conf_err "$(printf 'template.log = a\ntemplate.log = b')" "a template given twice" 'e.ini:3: template.log: given twice'
+conf_err "$(printf 'template.log = {host} and\n  {message failed')" "unclosed brace on a continuation line" \
+	'e.ini:2: template.log: unclosed \{'
+conf_err "$(printf 'webhook.log = https://hooks.example/1\nwebhook.log = https://hooks.example/2')" \
+	"a webhook.EVENT given twice" 'e.ini:3: webhook.log: given twice'
+conf_err "$(printf 'webhook = https://hooks.example/1\nwebhook_file = /dev/null')" \
+	"webhook and webhook_file together" 'e.ini:3: webhook_file: given twice'
 conf_err 'webhook_file = /nonexistent/hook' "unreadable webhook_file" 'webhook_file: cannot read /nonexistent/hook: No such file'
 conf_err 'webhook = ftp://hooks.example/SECRET1' "bad webhook" 'webhook: not an http'
 if grep -q SECRET1 "$T/e.err"; then fail "a bad webhook is not shown"; else pass "a bad webhook is not shown"; fi
