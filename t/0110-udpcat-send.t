@@ -5,7 +5,6 @@
 dgram=$top/t/udpcat-dgram.py
 
 has_lines() { [ "$(lines_in "$1")" -ge "$2" ]; }
-ms() { echo $(($(date +%s%N) / 1000000)); }
 
 p=$(free_port udp)
 start_udpcat rx -b 127.0.0.1 "$p"
@@ -80,15 +79,15 @@ like "$new" 'after the missing one$' "the next file is still sent"
 like "$(cat "$T/missing.err")" "^udpcat: $T/nosuch.txt: No such file or directory" "naming the file"
 
 # -R: 50 datagrams at 100 a second take about half a second, never all at once.
-start=$(ms)
+start=$(now_ms)
 seq 50 | udpcat -s "127.0.0.1:$p" -R 100 2>/dev/null
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 ok "50 datagrams at -R 100 take >= 300 ms (took $elapsed)" test "$elapsed" -ge 300
 expect_lines 50
 is "$(printf '%s\n' "$new" | cut -f 4 | tr '\n' ' ')" "$(seq 50 | tr '\n' ' ')" "all of them arrive, in order"
-start=$(ms)
+start=$(now_ms)
 seq 20 | udpcat -s "127.0.0.1:$p" -R 20.5 2>/dev/null
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 ok "a fractional rate: 20 at -R 20.5 take >= 700 ms (took $elapsed)" test "$elapsed" -ge 700
 expect_lines 20
 
@@ -107,22 +106,22 @@ expect_lines 80
 
 # -T: the original spacing; -x 10 ten times faster; bare lines at once.
 printf '2026-11-20T10:00:00.000000Z\t10.0.0.1:5\t9997\tone\n2026-11-20T10:00:01.000000Z\t10.0.0.1:5\t9997\ttwo\n' >"$T/spaced.txt"
-start=$(ms)
+start=$(now_ms)
 udpcat -s "127.0.0.1:$p" -T "$T/spaced.txt" 2>/dev/null
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 ok "-T: two lines 1 s apart take >= 800 ms (took $elapsed)" test "$elapsed" -ge 800
 expect_lines 2
-start=$(ms)
+start=$(now_ms)
 udpcat -s "127.0.0.1:$p" -T -x 10 "$T/spaced.txt" 2>/dev/null
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 ok "-T -x 10: they take < 800 ms (took $elapsed)" test "$elapsed" -lt 800
 ok "-T -x 10: and >= 80 ms" test "$elapsed" -ge 80
 expect_lines 2
 printf 'bare one\nbare two\n' >>"$T/spaced.txt"
 printf '2026-11-20T09:00:00.000000Z\t10.0.0.1:5\t9997\tback in time\n' >>"$T/spaced.txt"
-start=$(ms)
+start=$(now_ms)
 udpcat -s "127.0.0.1:$p" -x 4 "$T/spaced.txt" 2>/dev/null
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 ok "-x alone implies -T; bare lines and earlier times go at once (took $elapsed ms)" \
 	test "$elapsed" -ge 200 -a "$elapsed" -lt 800
 expect_lines 5
@@ -132,12 +131,12 @@ printf '2026-11-20T10:00:00.000000Z\t10.0.0.1:5\t9997\tnow\n2026-11-20T10:01:00.
 udpcat -s "127.0.0.1:$p" -T "$T/long.txt" 2>"$T/long.err" &
 pid=$!
 expect_lines 1
-start=$(ms)
+start=$(now_ms)
 kill -TERM "$pid"
 st=0
 wait "$pid" || st=$?
 is "$st" 0 "SIGTERM during a -T wait: exit 0"
-ok "promptly" test $(($(ms) - start)) -lt 1000
+ok "promptly" test $(($(now_ms) - start)) -lt 1000
 like "$(cat "$T/long.err")" '1 datagrams sent' "with the summary"
 
 # SIGTERM during -R pacing: what is in hand (the batch of 64 lines already queued) goes at once,
@@ -146,12 +145,12 @@ seq 100 >"$T/hundred"
 udpcat -s "127.0.0.1:$p" -R 4 "$T/hundred" 2>"$T/paced.err" &
 pid=$!
 expect_lines 3
-start=$(ms)
+start=$(now_ms)
 kill -TERM "$pid"
 wait_for 3 gone "$pid" || kill -KILL "$pid"
 st=0
 wait "$pid" || st=$?
-elapsed=$(($(ms) - start))
+elapsed=$(($(now_ms) - start))
 is "$st" 0 "SIGTERM while pacing: exit 0"
 ok "within 2 s (took $elapsed ms)" test "$elapsed" -lt 2000
 expect_lines 61

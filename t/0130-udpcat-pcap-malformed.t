@@ -8,7 +8,6 @@ python3 "$gen" bad "$T/bad.pcap"
 python3 "$gen" ngtime "$T/ngtime.pcap"
 python3 "$gen" raw "$T/raw.pcap" split
 has_lines() { [ "$(lines_in "$1")" -ge "$2" ]; }
-ms() { echo $(($(date +%s%N) / 1000000)); }
 # blocked PID: udpcat (after the exec of `stage`) is asleep, waiting to read.
 blocked() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = udpcat ] && grep -q '^State:[[:space:]]*S' "/proc/$1/status"; }
 
@@ -78,12 +77,12 @@ stage term "$T/live" "$T/term.out" udpcat -P -
 exec 3>"$T/live"
 cat "$T/raw.pcap.1" >&3
 wait_for 5 has_lines "$T/term.out" 1
-start=$(ms)
+start=$(now_ms)
 kill -TERM "$term_pid"
 ok "SIGTERM between packets: udpcat ends" wait_for 3 gone "$term_pid"
 wait "$term_pid"
 is "$?" 0 "exit 0"
-ok "promptly ($(($(ms) - start)) ms)" test $(($(ms) - start)) -lt 2000
+ok "promptly ($(($(now_ms) - start)) ms)" test $(($(now_ms) - start)) -lt 2000
 is "$(cat "$T/term.err")" "udpcat: 1 packets, 1 datagrams written, 0 not UDP, 0 fragments, 0 truncated, 0 filtered out" \
 	"with the summary"
 exec 3>&-

@@ -73,6 +73,7 @@ is "$?" 2 "an unknown flag: exit 2"
 "$qspipe" -n extra >/dev/null 2>&1
 is "$?" 2 "an operand: exit 2"
 ok "--help: exit 0" "$qspipe" --help
+like "$("$qspipe" -V)" "^qspipe [0-9]+\.[0-9]+" "-V in the source tree: diag.h's version"
 
 rm "$fake/qsmqtt"
 PATH=/usr/bin:/bin plan >/dev/null
@@ -95,10 +96,7 @@ for tool in udpcat qsparse qsroute; do
 	fi
 done
 
-udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
 children() { pgrep -P "$1" | sort; }
-all_dead() { local p; for p in "$@"; do dead "$p" || return 1; done; }
 
 uport=$(free_port udp)
 cat >"$T/run.ini" <<EOF
@@ -118,11 +116,11 @@ is "$(echo "$kids" | wc -l | tr -d ' ')" 3 "three stages run: udpcat qsparse qsr
 wait_for 5 pgrep -P "$q" -x qsparse >/dev/null	# forked at once, exec'd once its pipes open
 parse_pid=$(pgrep -P "$q" -x qsparse)
 kill -KILL "$parse_pid"
-wait_for 20 dead "$q"
+wait_for 20 gone "$q"
 wait "$q"
 is "$?" 1 "a stage killed: qspipe exits 1"
 # shellcheck disable=SC2086
-ok "... and no stage is left running" all_dead $kids
+ok "... and no stage is left running" gone $kids
 like "$(cat "$T/run1.err")" "^qspipe: (.*, )?qsparse killed by SIGKILL(, .*)?; stopping the pipeline$" "... saying which stage died and how"
 
 bg "$qspipe" -c "$T/run.ini" 2>"$T/run2.err"
@@ -130,17 +128,17 @@ q=$BG_PID
 wait_for 10 udp_bound "$uport"
 kids=$(children "$q")
 kill -TERM "$q"
-wait_for 20 dead "$q"
+wait_for 20 gone "$q"
 wait "$q"
 is "$?" 0 "SIGTERM: exit 0"
 # shellcheck disable=SC2086
-ok "... every stage stopped" all_dead $kids
+ok "... every stage stopped" gone $kids
 ok "... with no complaint from qspipe" bash -c "! grep -q '^qspipe:' '$T/run2.err'"
 
 printf '[qsparse]\nno_such_key = 1\n[qsmqtt]\nenable = no\n[udpcat]\nports = %s\n' "$uport" >"$T/conf-err.ini"
 bg "$qspipe" -c "$T/conf-err.ini" 2>"$T/run3.err"
 q=$BG_PID
-wait_for 20 dead "$q"
+wait_for 20 gone "$q"
 wait "$q"
 is "$?" 2 "a stage with a config error: exit 2"
 
@@ -155,7 +153,7 @@ if command -v script >/dev/null; then
 		"on a terminal: one line per event"
 	tty_q=$(pgrep -P "$BG_PID" -f 'scripts/qspipe' | head -1)
 	[ -z "$tty_q" ] || kill -TERM "$tty_q"
-	wait_for 20 dead "$BG_PID"
+	wait_for 20 gone "$BG_PID"
 else
 	skip "the terminal view: script(1) is not installed"
 fi
@@ -180,19 +178,20 @@ wait_for 10 tcp_open "$mport"
 ok "-m: a private broker listens on [qsmqtt] port" tcp_open "$mport"
 broker=$(pgrep -P "$q" -x mosquitto)
 wait_for 10 udp_bound "$uport"
+# arrived FILE: sends a datagram to udpcat; its event is in FILE (a subscriber's output)
 arrived() {
 	head -1 "$top/etc/samples/user-events.txt" >"/dev/udp/127.0.0.1/$uport"
-	grep -q alice "$T/sub.out" 2>/dev/null
+	grep -q alice "$1" 2>/dev/null
 }
 # mosquitto_sub subscribes asynchronously: send until one arrives
 bg mosquitto_sub -h 127.0.0.1 -p "$mport" -t '#' -v >"$T/sub.out"
-wait_for 10 arrived
+wait_for 10 arrived "$T/sub.out"
 ok "a datagram to the udp port arrives on MQTT" grep -q alice "$T/sub.out"
 kill -TERM "$q"
-wait_for 20 dead "$q"
+wait_for 20 gone "$q"
 wait "$q"
 is "$?" 0 "SIGTERM with the private broker: exit 0"
-ok "... the private broker is stopped too" dead "$broker"
+ok "... the private broker is stopped too" gone "$broker"
 
 # -m when a broker already listens: none of ours
 start_mosquitto
@@ -202,6 +201,40 @@ q=$BG_PID
 wait_for 10 udp_bound "$uport"
 is "$(pgrep -P "$q" -x mosquitto | wc -l | tr -d ' ')" 0 "-m with a broker already listening: no private one"
 kill -TERM "$q"
-wait_for 20 dead "$q"
+wait_for 20 gone "$q"
+
+# -m with tls = yes: a private broker would speak plaintext where qsmqtt expects TLS
+tport=$(free_port)
+printf '[udpcat]\nports = %s\nlisten = 127.0.0.1\n[qsmqtt]\nhost = 127.0.0.1\nport = %s\ntls = yes\n' \
+	"$uport" "$tport" >"$T/tls.ini"
+bg "$qspipe" -m -c "$T/tls.ini" 2>"$T/run6.err"
+q=$BG_PID
+wait_for 10 udp_bound "$uport"
+is "$(pgrep -P "$q" -x mosquitto | wc -l | tr -d ' ')" 0 "-m with tls = yes: no private broker"
+ok "... nothing listens on the port" not tcp_open "$tport"
+like "$(cat "$T/run6.err")" "^qspipe: -m: no private broker: \[qsmqtt\] tls = yes" "... saying why"
+kill -TERM "$q"
+wait_for 20 gone "$q"
+
+# -m with host = ::1: the private broker listens there
+tcp6_open() { (exec 3<>"/dev/tcp/::1/$1") 2>/dev/null; }
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	mport6=$(free_port)
+	printf '[udpcat]\nports = %s\nlisten = 127.0.0.1\n[qsmqtt]\nhost = ::1\nport = %s\n' "$uport" "$mport6" >"$T/mqtt6.ini"
+	bg "$qspipe" -m -c "$T/mqtt6.ini" 2>"$T/run7.err"
+	q=$BG_PID
+	wait_for 10 tcp6_open "$mport6"
+	ok "-m with host = ::1: the private broker listens on [::1]:port" tcp6_open "$mport6"
+	wait_for 10 udp_bound "$uport"
+	bg mosquitto_sub -h ::1 -p "$mport6" -t '#' -v >"$T/sub6.out"
+	wait_for 10 arrived "$T/sub6.out"
+	ok "... and a datagram arrives on MQTT through it" grep -q alice "$T/sub6.out"
+	kill -TERM "$q"
+	wait_for 20 gone "$q"
+	wait "$q"
+	is "$?" 0 "... SIGTERM: exit 0"
+else
+	skip "-m with host = ::1: no IPv6 loopback"
+fi
 
 done_testing

@@ -14,9 +14,6 @@ for prog in runsv sv svlogd chpst mosquitto_sub; do
 	command -v "$prog" >/dev/null || { echo "1..0 # SKIP $prog is not installed"; exit 0; }
 done
 
-udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
-all_dead() { local p; for p in "$@"; do dead "$p" || return 1; done; }
 service_pid() { cat "$svc/supervise/pid" 2>/dev/null; }
 new_pid() { local p; p=$(service_pid); [ -n "$p" ] && [ "$p" != "$1" ]; }
 
@@ -72,9 +69,9 @@ kill -KILL "$parse_pid"
 wait_for 20 new_pid "$first"
 ok "qsparse killed: runsv starts qspipe again" new_pid "$first"
 # shellcheck disable=SC2086
-wait_for 10 all_dead $stages
+wait_for 10 gone $stages
 # shellcheck disable=SC2086
-ok "... and no stage of the old pipeline is left" all_dead $stages
+ok "... and no stage of the old pipeline is left" gone $stages
 wait_for 15 udp_bound "$uport"
 wait_for 15 delivered dave
 ok "events flow again after the restart" grep -q dave "$T/sub.out"
@@ -86,13 +83,13 @@ like "$(cat "$T/log/current" 2>/dev/null)" '^[0-9-]+_[0-9:.]+ qspipe: (.*, )?qsp
 second=$(service_pid)
 stages=$(pgrep -P "$second" | sort)
 sv -w 15 down "$svc" >/dev/null
-ok "sv down: qspipe stops" dead "$second"
+ok "sv down: qspipe stops" gone "$second"
 # shellcheck disable=SC2086
-ok "... with every stage" all_dead $stages
+ok "... with every stage" gone $stages
 like "$(sv status "$svc")" '^down: ' "sv status says down"
 ok "... and the exit was clean (no complaint in the log)" bash -c "! tail -n 3 '$T/log/current' | grep -q 'while stopping'"
 sv exit "$svc" >/dev/null
-wait_for 10 dead "$runsv_pid"
-ok "sv exit: runsv ends" dead "$runsv_pid"
+wait_for 10 gone "$runsv_pid"
+ok "sv exit: runsv ends" gone "$runsv_pid"
 
 done_testing

@@ -13,12 +13,14 @@ for f in "$proxy" "$scheduler"; do
 	fi
 done
 
-# render.py FILE: for every UdpAppender,
+# render.py FILE UDPCAT_DGRAM_PY: for every UdpAppender,
 #     NAME<TAB>PORT<TAB>HOST<TAB>ENCODING<TAB>LOGGERS<TAB>PAYLOAD<TAB>closed|open (its filters)
-# (PAYLOAD escaped, as udpcat -r writes it)
+# (PAYLOAD escaped as udpcat -r writes it, by t/udpcat-dgram.py's escape)
 # with the pattern filled in from sample values; an unknown conversion is an error.
 cat >"$T/render.py" <<'PY'
-import re, sys, xml.etree.ElementTree as ET
+import re, runpy, sys, xml.etree.ElementTree as ET
+
+escape = runpy.run_path(sys.argv[2])["escape"]	# DESIGN.md 1: a payload as a bare line
 
 SAMPLE = {
     "hostname": "sense1.lab.example",
@@ -34,18 +36,6 @@ PROPS = {
     "TaskId": "1b0e6f52-3c1d-4a8e-9f27-5d4c3b2a1908", "AppId": "6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34",
     "ExecutionId": "9e8d7c6b-5a49-4838-a727-161504f3e2d1",
 }
-
-def escape(text):	# DESIGN.md 1: a payload as a bare line
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if ch == "\\": out.append("\\\\")
-        elif ch == "\t": out.append("\\t")
-        elif ch == "\n": out.append("\\n")
-        elif ch == "\r": out.append("\\r")
-        elif o < 0x20 or o == 0x7f: out.append("\\x%02x" % o)
-        else: out.append(ch)
-    return "".join(out)
 
 def params(el):
     return {p.get("name").lower(): p.get("value") for p in el.findall("param")}
@@ -93,10 +83,11 @@ for ap in root.findall("appender"):
     # a StringMatchFilter only accepts; without a closing DenyAllFilter everything passes
     closed = "closed" if not filters or filters[-1] == "log4net.Filter.DenyAllFilter" else "open"
     print("\t".join([name, p["remoteport"], p["remoteaddress"], p.get("encoding", ""),
-                     " ".join(loggers.get(name, [])), escape(payload), closed]))
+                     " ".join(loggers.get(name, [])), escape(payload.encode()).decode(), closed]))
 PY
 
-python3 "$T/render.py" "$proxy" >"$T/proxy.tsv" && python3 "$T/render.py" "$scheduler" >"$T/scheduler.tsv"
+dgram=$top/t/udpcat-dgram.py
+python3 "$T/render.py" "$proxy" "$dgram" >"$T/proxy.tsv" && python3 "$T/render.py" "$scheduler" "$dgram" >"$T/scheduler.tsv"
 ok "every conversion pattern renders (no unknown conversion, Qlik converters declared)" test -s "$T/proxy.tsv" -a -s "$T/scheduler.tsv"
 cat "$T/proxy.tsv" "$T/scheduler.tsv" >"$T/all.tsv"
 

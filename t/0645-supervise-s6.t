@@ -14,7 +14,6 @@ for prog in s6-supervise s6-svc s6-svok s6-svwait s6-svstat s6-setuidgid; do
 	command -v "$prog" >/dev/null || { echo "1..0 # SKIP $prog is not installed (scripts/deps test)"; exit 0; }
 done
 
-udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
 service_pid() { s6-svstat -p "$T/sv/$1" 2>/dev/null; }
 new_pid() { local p; p=$(service_pid "$1"); [ -n "$p" ] && [ "$p" != -1 ] && [ "$p" != "$2" ]; }
 event_count() { lines_in "$T/events"; }

@@ -56,7 +56,6 @@ has_lines() { [ "$(lines_in "$1")" -ge "$2" ]; }
 wait_for 20 has_lines "$T/listen.out" "$(wc -l <"$T/user.bare")"
 is "$(cut -f 4 "$T/listen.out")" "$(cat "$T/user.bare")" "the listener under valgrind got every datagram"
 kill -TERM "$listen_pid"
-gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 wait_for 20 gone "$listen_pid" || diag "udpcat listener did not stop on SIGTERM"
 wait "$listen_pid"
 clean udpcat-listen "$?"

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 
 N=20000
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # bound NREASONS MS: most stderr lines allowed in MS milliseconds: per reason and per second
 # (a run of MS touches at most MS/1000 + 2 distinct seconds) 10 diagnostics and one note of the
 # suppressed ones, plus a few summary lines.

@@ -1,10 +1,12 @@
 # Shared helpers for the t/NNNN-*.t tests: TAP output, temporary files, processes started by the
 # test and stopped by PID, bounded waits, free loopback ports, a private mosquitto broker.
-# A test sources it, calls the helpers, and ends with `done_testing`.
+# A test sources it, calls the helpers, and ends with `done_testing`. Sourcing it prints nothing,
+# so bench/lib.sh builds on it too (the helpers work under set -e).
 
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-PATH=$top:$PATH
+# the tools of this tree first; mosquitto is in /usr/sbin, on no non-root user's PATH on Debian
+PATH=$top:$PATH:/usr/sbin:/sbin
 export PATH
 unset QSPIPE_CONF
 T=$(mktemp -d "${TMPDIR:-/tmp}/qspipe-test.XXXXXX")
@@ -90,16 +92,19 @@ stop_pid() {
 		sleep 0.05
 	done
 	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true	# its status (not ours to report), and safe under set -e
 	return 0
 }
 
+# now_ms: the time in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # wait_for SECONDS COMMAND...: polls until the command succeeds; fails after SECONDS.
 wait_for() {
-	local deadline=$(($(date +%s%N) / 1000000 + ${1%.*} * 1000))
+	local deadline=$(($(now_ms) + ${1%.*} * 1000))
 	shift
 	until "$@"; do
-		[ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] || return 1
+		[ "$(now_ms)" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done
 }
@@ -116,6 +121,9 @@ PY
 }
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# udp_bound PORT: a UDP socket is bound to the port (any address).
+udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
 
 # lines_in FILE: number of lines (0 when the file is missing).
 lines_in() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
@@ -184,8 +192,14 @@ stage() {
 	printf -v "${name}_pid" %s "$BG_PID"
 }
 
-# gone PID: the process has exited (a zombie not yet waited for counts as exited).
-gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# gone PID...: every process has exited (a zombie not yet waited for counts as exited).
+gone() {
+	local pid
+	for pid; do
+		kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
+	done
+	return 0
+}
 
 # mqtt_subscribe FILE TOPIC FORMAT [MOSQUITTO_ARGS...]: mosquitto_sub on TOPIC writing -F FORMAT
 # lines to FILE, proven ready (a probe published to the topic, or to .../probe for a .../#
