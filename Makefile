@@ -20,6 +20,8 @@ pkg = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 INIH_LIBS = $(call pkg,--libs,inih)
 CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
 
+# The one version: diag.h's, put into the scripts when they are installed.
+VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
 TOOLS = udpcat qsparse qsroute qsslack qsmqtt
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
@@ -62,7 +64,11 @@ run: deps
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	for s in $(SCRIPTS); do \
+		sed 's/@VERSION@/$(VERSION)/' $$s >$(DESTDIR)$(BINDIR)/$${s#scripts/} && \
+		chmod 755 $(DESTDIR)$(BINDIR)/$${s#scripts/} || exit 1; \
+	done
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	mkdir -p $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)

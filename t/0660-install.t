@@ -24,6 +24,12 @@ like "$(grep QSPIPE= "$dest$prefix/share/qspipe/sv/qspipe/run")" "$prefix/bin/qs
 plan=$(env -i PATH=/usr/bin:/bin "$dest$prefix/bin/qspipe" -n -c "$dest$prefix/etc/qspipe.ini" 2>&1)
 like "$plan" "^$dest$prefix/bin/udpcat " "the installed qspipe runs the installed udpcat"
 
+# the installed scripts carry the tools' version, set at install
+version=$(sed -n 's/^#define QSPIPE_VERSION "\(.*\)"$/\1/p' "$top/diag.h")
+is "$("$dest$prefix/bin/qspipe" -V)" "qspipe $version" "the installed qspipe -V: diag.h's version"
+is "$("$dest$prefix/bin/qssend" -V)" "qssend $version" "the installed qssend -V too"
+like "$("$dest$prefix/bin/qsparse" -V)" "^qsparse .*$version" "the same as the tools'"
+
 # an admin's config survives a second install
 echo "; mine" >>"$dest$prefix/etc/qspipe.ini"
 make -s -C "$top" install DESTDIR="$dest" PREFIX="$prefix" >/dev/null 2>&1
