@@ -1,14 +1,12 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Throughput of qsparse: 1,000,000 framed user-event lines (the sample user events, with users
 # and times varied), then 1,000,000 lines of every sample kind mixed. Prints lines/s per file.
-# Usage: bench/qsparse.sh [LINES]    (run from anywhere; builds qsparse first)
+# Usage: bench/qsparse.sh [LINES]    (run from anywhere; `make` first)
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
 lines=${1:-1000000}
-out=${TMPDIR:-/tmp}/qsparse-bench.$$
-mkdir -p "$out"
-trap 'rm -rf "$out"' EXIT INT TERM
-make -s -C "$top" qsparse
+. "$(dirname "$0")/lib.sh"
+built qsparse
+installed /usr/bin/time
 
 # make_input KIND...: framed lines cycling through the samples of the given kinds, each on its
 # own port, with the user name and the receive time varied per line.
@@ -37,27 +35,15 @@ out.write(b"".join(chunk))
 PY
 }
 
-pin=""
-command -v taskset >/dev/null && taskset -c 0 true 2>/dev/null && pin="taskset -c 0"
-
 # run NAME FILE: times qsparse over FILE (best of three) and prints the rate.
 run() {
-	best="" best_cpu=""
-	for _ in 1 2 3; do
-		start=$(date +%s%N)
-		/usr/bin/time -f '%U %S' -o "$out/time" $pin "$top/qsparse" -q <"$2" >/dev/null 2>"$out/stderr"
-		end=$(date +%s%N)
-		ns=$((end - start))
-		cpu_ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$out/time")
-		if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
-		if [ -z "$best_cpu" ] || [ "$cpu_ms" -lt "$best_cpu" ]; then best_cpu=$cpu_ms; fi
-	done
-	[ "$best_cpu" -gt 0 ] || best_cpu=1
+	local n
+	best_of_three "$2" /dev/null qsparse -q
 	n=$(wc -l <"$2")
-	echo "qsparse: $1: $((n * 1000000000 / best)) lines/s ($((best / n)) ns/line, $n lines, $(($(wc -c <"$2") / n)) bytes/line), $((n * 1000 / best_cpu)) lines per CPU second"
+	echo "qsparse: $1: $((n * 1000000000 / best_ns)) lines/s ($((best_ns / n)) ns/line, $n lines, $(($(wc -c <"$2") / n)) bytes/line), $((n * 1000 / best_cpu_ms)) lines per CPU second"
 }
 
-make_input user >"$out/user.txt"
-run "user events" "$out/user.txt"
-make_input user task log >"$out/mixed.txt"
-run "mixed events" "$out/mixed.txt"
+make_input user >"$T/user.txt"
+run "user events" "$T/user.txt"
+make_input user task log >"$T/mixed.txt"
+run "mixed events" "$T/mixed.txt"

@@ -2,14 +2,12 @@
 # Throughput of qsroute with ten exclude patterns (four -x, six from a config file) over
 # 1,000,000 events like qsparse writes: user activity, task results (unique exec ids, so the
 # dedup table fills up) and log events. Prints `qsroute: N events/s (X ns/event)`.
-# Usage: bench/qsroute.sh [EVENTS]   (run `make qsroute` first)
+# Usage: bench/qsroute.sh [EVENTS]   (`make` first)
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000000}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/qsroute-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-[ -x "$top/qsroute" ] || { echo "bench/qsroute.sh: build qsroute first (make qsroute)" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+built qsroute
+installed /usr/bin/time
 
 awk -v n="$events" 'BEGIN {
 	OFS = "\t"
@@ -42,31 +40,17 @@ awk -v n="$events" 'BEGIN {
 				"AppAccess", "/hub", "Authentication failed for user LAB\\\\mallory", src
 		}
 	}
-}' >"$tmp/events"
+}' >"$T/events"
 
-cat >"$tmp/qspipe.ini" <<'INI'
+cat >"$T/qspipe.ini" <<'INI'
 [qsroute]
 exclude_host = dev-* test-sense*
 exclude_app = *sandbox* Test?app
 exclude_task = *nightly* Reload?Temp*
 INI
 
-pin=()
-command -v taskset >/dev/null && pin=(taskset -c 0)
-# Best of three; the CPU time (user + system) tells the rate one core gives even when the machine
-# is busy with something else.
-best_ns="" best_cpu=""
-for _ in 1 2 3; do
-	start=$(date +%s%N)
-	/usr/bin/time -f '%U %S' -o "$tmp/time" "${pin[@]}" "$top/qsroute" -c "$tmp/qspipe.ini" \
-		-x 'INTERNAL\sa_*' -x '*\svc_*' -x 'LAB\bot?' -x 'CORP\[0-9]*' \
-		<"$tmp/events" >"$tmp/out" 2>"$tmp/err"
-	ns=$(($(date +%s%N) - start))
-	cpu_ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$tmp/time")
-	[ -n "$best_ns" ] && [ "$ns" -ge "$best_ns" ] || best_ns=$ns
-	[ -n "$best_cpu" ] && [ "$cpu_ms" -ge "$best_cpu" ] || best_cpu=$cpu_ms
-done
-[ "$best_cpu" -gt 0 ] || best_cpu=1
-passed=$(wc -l <"$tmp/out")
-echo "qsroute: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event), $((events * 1000 / best_cpu)) events per CPU second; $passed of $events passed"
-sed 's/^/  /' "$tmp/err"
+best_of_three "$T/events" "$T/out" qsroute -c "$T/qspipe.ini" \
+	-x 'INTERNAL\sa_*' -x '*\svc_*' -x 'LAB\bot?' -x 'CORP\[0-9]*'
+passed=$(wc -l <"$T/out")
+echo "qsroute: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event), $((events * 1000 / best_cpu_ms)) events per CPU second; $passed of $events passed"
+sed 's/^/  /' "$T/best.err"

@@ -1,38 +1,30 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # A burst into qsslack: EVENTS session events at once, posted to t/slackd.py (a webhook double on
 # 127.0.0.1 answering 200) at `rate` posts a second. Prints the time until all were delivered,
 # the number of posts, and the largest number of posts in any 1-second window.
-# Usage: bench/qsslack.sh [EVENTS [RATE]]    (defaults 1000 and 1, Slack's documented limit)
+# Usage: bench/qsslack.sh [EVENTS [RATE]]    (defaults 1000 and 1, Slack's documented limit;
+# `make` first)
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
 events=${1:-1000}
 rate=${2:-1}
-out=$(mktemp -d "${TMPDIR:-/tmp}/qsslack-bench.XXXXXX")
-slackd=
-trap '[ -z "$slackd" ] || kill "$slackd" 2>/dev/null; rm -rf "$out"' EXIT INT TERM
-make -s -C "$top" qsslack
+. "$(dirname "$0")/lib.sh"
+built qsslack
 
-python3 "$top/t/slackd.py" --log "$out/slack.log" --port-file "$out/port" >/dev/null &
-slackd=$!
-i=0
-while [ ! -s "$out/port" ]; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || { echo "slackd did not start" >&2; exit 1; }
-	sleep 0.05
-done
+bg python3 "$top/t/slackd.py" --log "$T/slack.log" --port-file "$T/port" >/dev/null
+wait_for 5 test -s "$T/port" || { echo "slackd did not start" >&2; exit 1; }
 
 awk -v n="$events" 'BEGIN {
 	for (i = 1; i <= n; i++)
 		printf "2026-11-20T23:52:15.%06dZ\tsession_start\tsense1\tLAB\tuser%d\t\t\t\t\t\t\t\tAppAccess\t/hub\tStart session\t10.0.0.1:5000\n", i % 1000000, i
-}' >"$out/events.tsv"
-printf '[qsslack]\nrate = %s\ndrain_seconds = 3600\n' "$rate" >"$out/bench.ini"
+}' >"$T/events.tsv"
+printf '[qsslack]\nrate = %s\ndrain_seconds = 3600\n' "$rate" >"$T/bench.ini"
 
 start=$(date +%s.%N)
-"$top/qsslack" -c "$out/bench.ini" -w "http://127.0.0.1:$(cat "$out/port")/services/BENCH" \
-	<"$out/events.tsv"
+qsslack -c "$T/bench.ini" -w "http://127.0.0.1:$(cat "$T/port")/services/BENCH" \
+	<"$T/events.tsv"
 end=$(date +%s.%N)
 
-python3 - "$out/slack.log" "$events" "$rate" "$start" "$end" <<'PY'
+python3 - "$T/slack.log" "$events" "$rate" "$start" "$end" <<'PY'
 import json, re, sys
 log, events, rate, start, end = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
 times, delivered = [], 0
