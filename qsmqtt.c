@@ -55,12 +55,10 @@ struct mqtt {
 	int have_password;
 	unsigned long port, keepalive, qos, max_inflight, message_expiry;
 	int protocol, retain, tls;
-	char *topic_src[SINK_NEVENTS + 1];
-	struct tmpl topic[SINK_NEVENTS + 1];
+	struct tmpl topic[SINK_NEVENTS + 1];	/* no parts: off */
 	enum payload payload;
-	char *template_src[SINK_NEVENTS + 1];	/* [SINK_NEVENTS]: template, the default */
-	struct tmpl tmpl[SINK_NEVENTS];
-	int have_tmpl[SINK_NEVENTS];
+	/* payload templates; [SINK_NEVENTS]: template, the default; no parts: unset */
+	struct tmpl tmpl[SINK_NEVENTS + 1];
 	char why[160];
 	mosquitto_property *props;
 	/* the connection: libmosquitto runs in the sink loop, on this one thread */
@@ -76,7 +74,7 @@ struct mqtt {
 	struct sink_item **by_mid;	/* 65536: the item each unacknowledged mid is for */
 	unsigned inflight;		/* publishes not acknowledged */
 	int blocked;			/* a publish failed for the connection: wait for news of it */
-	int cork_failed;		/* not a TCP socket: publish uncorked */
+	int tcp_opts_off;		/* not a TCP socket: no TCP_CORK, TCP_QUICKACK */
 	enum link reported;
 	int reported_code;
 	double started;
@@ -103,23 +101,38 @@ static int suffix_index(const char *key, const char *prefix, int allow_all)
 	return sink_event_index(key + n, strlen(key + n));
 }
 
-/* Whether a template compiles, so that a bad one is reported with its line. */
-static const char *check_tmpl(struct mqtt *m, const char *value)
+/* Compiles a topic into *t. Its literal text, unescaped (`\n`), goes into every topic as it
+ * is: checked here, or every publish would fail. */
+static const char *set_topic(struct mqtt *m, struct tmpl *t, const char *value)
 {
-	struct tmpl t;
-	if (tmpl_compile(&t, value, m->why, sizeof m->why) < 0)
+	struct tmpl new;
+	if (tmpl_compile(&new, value, m->why, sizeof m->why) < 0)
 		return m->why;
-	tmpl_free(&t);
+	const char *bad = NULL;
+	for (size_t i = 0; i < new.nparts && !bad; i++) {
+		const char *text = new.text + new.parts[i].off;
+		size_t len = new.parts[i].len;
+		if (new.parts[i].field >= 0)
+			continue;
+		if (mosquitto_validate_utf8(text, (int)len) != MOSQ_ERR_SUCCESS)
+			bad = "a topic may not hold control characters (\\n) or invalid UTF-8";
+		else if (mosquitto_pub_topic_check2(text, len) != MOSQ_ERR_SUCCESS)
+			bad = "a topic to publish to may not hold + or #";
+	}
+	if (bad) {
+		tmpl_free(&new);
+		return bad;
+	}
+	tmpl_free(t);
+	*t = new;
 	return NULL;
 }
 
-static const char *check_topic(struct mqtt *m, const char *value)
+/* A template is compiled as its key is read, so that a bad one is reported with its line. */
+static const char *set_template(struct mqtt *m, struct tmpl *t, const char *value)
 {
-	if (mosquitto_validate_utf8(value, (int)strlen(value)) != MOSQ_ERR_SUCCESS)
-		return "not valid UTF-8 for a topic";
-	if (*value && mosquitto_pub_topic_check(value) != MOSQ_ERR_SUCCESS)
-		return "a topic to publish to may not hold + or #";
-	return check_tmpl(m, value);
+	tmpl_free(t);
+	return tmpl_compile(t, value, m->why, sizeof m->why) < 0 ? m->why : NULL;
 }
 
 static const char *conf_key(void *tool, const char *key, const char *value)
@@ -129,16 +142,12 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 	if ((i = suffix_index(key, "topic.", 1)) != -2) {
 		if (i < 0)
 			return "unknown event (topic.EVENT takes an event name or everything)";
-		set_str(&m->topic_src[i], value);
-		if (!m->topic_src[i])
-			m->topic_src[i] = xstrdup("");
-		return check_topic(m, value);
+		return set_topic(m, &m->topic[i], value);
 	}
 	if ((i = suffix_index(key, "template.", 0)) != -2) {
 		if (i < 0)
 			return "unknown event (template.EVENT takes an event name)";
-		set_str(&m->template_src[i], value);
-		return check_tmpl(m, value);
+		return set_template(m, &m->tmpl[i], value);
 	}
 	if (!strcmp(key, "host"))
 		set_str(&m->host, value);
@@ -195,37 +204,28 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 			m->payload = PAYLOAD_TEMPLATE;
 		else
 			return "not json, tsv or template";
-	} else if (!strcmp(key, "template")) {
-		set_str(&m->template_src[SINK_NEVENTS], value);
-		return check_tmpl(m, value);
-	} else
+	} else if (!strcmp(key, "template"))
+		return set_template(m, &m->tmpl[SINK_NEVENTS], value);
+	else
 		return conf_unknown_key;
 	return NULL;
 }
 
-/* Compiles topics and templates; exits 2 naming the key. */
-static void compile(struct mqtt *m, unsigned events)
+/* The template of an event's payload: its own, or else the default. */
+static const struct tmpl *payload_tmpl(const struct mqtt *m, int event)
 {
-	for (int i = 0; i <= SINK_NEVENTS; i++) {
-		const char *src = m->topic_src[i] ? m->topic_src[i] : default_topics[i];
-		if (tmpl_compile(&m->topic[i], src, m->why, sizeof m->why) < 0)
-			die(2, "topic.%s: %s", i == TOPIC_ALL ? "everything" : sink_event_names[i], m->why);
-	}
+	return m->tmpl[event].nparts ? &m->tmpl[event] : &m->tmpl[SINK_NEVENTS];
+}
+
+/* payload = template: every event published needs a template. */
+static void check_templates(struct mqtt *m, unsigned events)
+{
 	if (m->payload != PAYLOAD_TEMPLATE)
 		return;
-	for (int i = 0; i < SINK_NEVENTS; i++) {
-		const char *src = m->template_src[i] ? m->template_src[i] : m->template_src[SINK_NEVENTS];
-		if (!src) {
-			if (events & (1u << i))
-				die(2, "payload = template, but no template (or template.%s) for %s",
-				    sink_event_names[i], sink_event_names[i]);
-			continue;
-		}
-		if (tmpl_compile(&m->tmpl[i], src, m->why, sizeof m->why) < 0)
-			die(2, "template%s%s: %s", m->template_src[i] ? "." : "",
-			    m->template_src[i] ? sink_event_names[i] : "", m->why);
-		m->have_tmpl[i] = 1;
-	}
+	for (int i = 0; i < SINK_NEVENTS; i++)
+		if ((events & (1u << i)) && !payload_tmpl(m, i)->nparts)
+			die(2, "payload = template, but no template (or template.%s) for %s",
+			    sink_event_names[i], sink_event_names[i]);
 }
 
 /* ---- libmosquitto's callbacks (from mosquitto_loop*, mosquitto_publish: all in pump) ---- */
@@ -377,6 +377,21 @@ static void connect_broker(struct mqtt *m, double now)
 		note_down(m, rc ? rc : MOSQ_ERR_NO_CONN, err, now);
 }
 
+/* Sets a TCP option on the connection; one that the socket does not have (not TCP) is said once
+ * and not asked for again. Another error is the socket failing, which libmosquitto's next read
+ * or write reports. */
+static void tcp_option(struct mqtt *m, int opt, const char *name, int on)
+{
+	int sock = mosquitto_socket(m->mosq);
+	if (m->tcp_opts_off || sock < 0)
+		return;
+	if (setsockopt(sock, IPPROTO_TCP, opt, &on, sizeof on) < 0 &&
+	    (errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+		warnx("setsockopt %s: %s (going on without)", name, strerror(errno));
+		m->tcp_opts_off = 1;
+	}
+}
+
 /* Reads and writes what poll said the socket is ready for, and sends keepalives. */
 static void drive(struct mqtt *m, short revents, double now)
 {
@@ -398,6 +413,10 @@ static void drive(struct mqtt *m, short revents, double now)
 		if (revents & (POLLIN | POLLERR | POLLHUP)) {
 			errno = 0;
 			rc = mosquitto_loop_read(m->mosq, 1);
+			/* ACK at once (Linux turns it off again by itself): a broker without
+			 * set_tcp_nodelay otherwise holds its PUBACKs back (Nagle) until our
+			 * delayed ACK, 40 ms, for each window of publishes */
+			tcp_option(m, TCP_QUICKACK, "TCP_QUICKACK", 1);
 		}
 		if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
 			rc = mosquitto_loop_write(m->mosq, 1);
@@ -413,8 +432,9 @@ static void drive(struct mqtt *m, short revents, double now)
 
 /* ---- publishing ---- */
 
-/* Emits a value as one topic level: no '/', '+', '#', control characters or invalid UTF-8
- * (each such byte or character becomes '_'), and an empty value as '_'. */
+/* Emits a value as one topic level: no '/', '+', '#', and nothing libmosquitto would refuse
+ * to publish (control characters, noncharacters, invalid UTF-8): each such byte or character
+ * becomes '_', and an empty value '_'. */
 static void emit_topic_level(struct buf *out, const char *value, size_t n, void *ctx)
 {
 	(void)ctx;
@@ -423,13 +443,8 @@ static void emit_topic_level(struct buf *out, const char *value, size_t n, void 
 		buf_addc(out, '_');
 	while (p < end) {
 		size_t len = utf8_len(p, (size_t)(end - p));
-		unsigned c = *p;
-		int bad = !len || c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#';
-		if (len == 2 && c == 0xc2 && p[1] < 0xa0)
-			bad = 1;	/* C1 controls, refused by brokers */
-		if (len == 3 && ((c == 0xef && p[1] == 0xbf && p[2] >= 0xbe) ||
-				 (c == 0xef && p[1] == 0xb7 && p[2] >= 0x90 && p[2] <= 0xaf)))
-			bad = 1;	/* noncharacters */
+		int bad = !len || *p == '/' || *p == '+' || *p == '#' ||
+			  mosquitto_validate_utf8((const char *)p, (int)len) != MOSQ_ERR_SUCCESS;
 		if (bad)
 			buf_addc(out, '_');
 		else
@@ -444,21 +459,28 @@ static void emit_raw(struct buf *out, const char *value, size_t n, void *ctx)
 	buf_add(out, value, n);
 }
 
-static void make_payload(struct mqtt *m, const struct sink_item *it, const struct event *ev)
+/* The payload: the line itself for tsv, else built in payload_buf. */
+static struct slice make_payload(struct mqtt *m, const struct sink_item *it,
+				 const struct event *ev)
 {
+	if (m->payload == PAYLOAD_TSV)
+		return (struct slice){ it->line, it->len };
 	buf_reset(&m->payload_buf);
-	switch (m->payload) {
-	case PAYLOAD_JSON:
+	if (m->payload == PAYLOAD_JSON)
 		json_event(&m->payload_buf, ev, &m->scratch);
-		break;
-	case PAYLOAD_TSV:
-		buf_add(&m->payload_buf, it->line, it->len);
-		break;
-	case PAYLOAD_TEMPLATE:
-		if (m->have_tmpl[it->event])
-			tmpl_expand(&m->tmpl[it->event], ev, &m->payload_buf, &m->scratch, emit_raw, NULL);
-		break;
-	}
+	else
+		tmpl_expand(payload_tmpl(m, it->event), ev, &m->payload_buf, &m->scratch, emit_raw, NULL);
+	return (struct slice){ m->payload_buf.p, m->payload_buf.n };
+}
+
+/* The topic: a literal one (every default) as it is, else built in topic_buf. */
+static const char *make_topic(struct mqtt *m, const struct tmpl *t, const struct event *ev)
+{
+	if (t->nparts == 1 && t->parts[0].field < 0)
+		return t->text;
+	buf_reset(&m->topic_buf);
+	tmpl_expand(t, ev, &m->topic_buf, &m->scratch, emit_topic_level, NULL);
+	return buf_str(&m->topic_buf);
 }
 
 /* Starts the publishes of one event (up to two topics). */
@@ -466,19 +488,17 @@ static void publish(struct mqtt *m, struct sink_item *it)
 {
 	struct event ev;
 	sink_item_event(it, &ev);
-	make_payload(m, it, &ev);
+	struct slice payload = make_payload(m, it, &ev);
 	const struct tmpl *topics[2] = { &m->topic[TOPIC_ALL], &m->topic[it->event] };
 	it->drv = 1;	/* held while starting, so an early failure cannot finish it */
 	for (int i = 0; i < 2; i++) {
 		if (!topics[i]->nparts)
 			continue;	/* an empty topic is off */
-		buf_reset(&m->topic_buf);
-		tmpl_expand(topics[i], &ev, &m->topic_buf, &m->scratch, emit_topic_level, NULL);
+		const char *topic = make_topic(m, topics[i], &ev);
 		int mid = 0;
 		m->early_mid = 0;
-		int rc = mosquitto_publish_v5(m->mosq, &mid, buf_str(&m->topic_buf),
-					      (int)m->payload_buf.n, m->payload_buf.p, (int)m->qos,
-					      m->retain, m->props);
+		int rc = mosquitto_publish_v5(m->mosq, &mid, topic, (int)payload.n, payload.p,
+					      (int)m->qos, m->retain, m->props);
 		if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
 			/* queued, but the socket failed: drive will see it closed (QoS 0 is then
 			 * given back, QoS 1 and 2 resent by libmosquitto) */
@@ -508,22 +528,6 @@ static void publish(struct mqtt *m, struct sink_item *it)
 		finish(m, it);
 }
 
-/* libmosquitto sends each publish at once (TCP_NODELAY, for latency): corked while a batch is
- * published, the batch leaves in full segments when uncorked, which costs the broker (the
- * busiest process here) a wake-up and a read per segment, not per message. */
-static void cork(struct mqtt *m, int on)
-{
-	int sock = mosquitto_socket(m->mosq);
-	if (m->cork_failed || sock < 0)
-		return;
-	if (setsockopt(sock, IPPROTO_TCP, TCP_CORK, &on, sizeof on) < 0 &&
-	    (errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
-		warnx("setsockopt TCP_CORK: %s (publishing uncorked)", strerror(errno));
-		m->cork_failed = 1;
-	}
-	/* another error is the socket failing, which libmosquitto's next read or write reports */
-}
-
 static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 {
 	struct mqtt *m = ctx;
@@ -537,11 +541,14 @@ static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 	struct sink_item *it;
 	if (m->inflight + 2 > m->max_inflight || !(it = sink_take(m->sink, 0)))
 		return;
-	cork(m, 1);
+	/* libmosquitto sends each publish at once (TCP_NODELAY, for latency): corked, the batch
+	 * leaves in full segments, which costs the broker (the busiest process here) a wake-up
+	 * and a read per segment, not per message */
+	tcp_option(m, TCP_CORK, "TCP_CORK", 1);
 	do
 		publish(m, it);
 	while (m->inflight + 2 <= m->max_inflight && (it = sink_take(m->sink, 0)));
-	cork(m, 0);
+	tcp_option(m, TCP_CORK, "TCP_CORK", 0);
 }
 
 static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
@@ -663,6 +670,8 @@ int main(int argc, char **argv)
 	diag_init("qsmqtt");
 	diag_std_flags(argc, argv, usage);
 	m.sink = sink_new(&driver, &m);
+	for (int i = 0; i <= SINK_NEVENTS; i++)	/* the defaults (valid), which the config may replace */
+		(void)set_topic(&m, &m.topic[i], default_topics[i]);
 	int c;
 	while ((c = getopt(argc, argv, SINK_FLAGS "h:p:q:i:u:")) != -1) {
 		if (sink_flag(m.sink, c, optarg))
@@ -697,7 +706,7 @@ int main(int argc, char **argv)
 	if (!m.host)
 		m.host = xstrdup("localhost");
 	check_config(&m);
-	compile(&m, sink_events(m.sink));
+	check_templates(&m, sink_events(m.sink));
 	setup_mosquitto(&m);
 	m.by_mid = calloc(65536, sizeof *m.by_mid);
 	if (!m.by_mid)
@@ -710,10 +719,7 @@ int main(int argc, char **argv)
 	mosquitto_lib_cleanup();
 	for (int i = 0; i <= SINK_NEVENTS; i++) {
 		tmpl_free(&m.topic[i]);
-		free(m.topic_src[i]);
-		free(m.template_src[i]);
-		if (i < SINK_NEVENTS)
-			tmpl_free(&m.tmpl[i]);
+		tmpl_free(&m.tmpl[i]);
 	}
 	free(m.by_mid);
 	buf_free(&m.password);

@@ -18,7 +18,7 @@ struct tmpl_part {
 };
 
 struct tmpl {
-	char *text;		/* the literal bytes, unescaped */
+	char *text;		/* the literal bytes, unescaped, NUL-terminated */
 	struct tmpl_part *parts;
 	size_t nparts;
 };

@@ -136,6 +136,43 @@ like "$(cat "$T/bad.err")" 'line 7: malformed escape' "a raw DEL is refused"
 like "$(cat "$T/bad.err")" 'exit: read=2 .*bad=5' "exit summary counts them"
 stop_pid "$SUB_PID"
 
+# --- {field} topic levels: escaped control bytes and bytes that are not UTF-8 become '_'
+subscribe "$T/safe.out"
+printf '[qsmqtt]\ntopic.everything =\ntopic.log = qliksense/safe/{host}/{user_id}/{message}/{level}/{app_name}\n' >"$T/safe.ini"
+# host a\x01b, user_id c\td, level \n (escaped); message: ff fe (not UTF-8), c3 28 (cut
+# sequence), c2 85 (C1 control), ef bf be and ef b7 90 (noncharacters), ed a0 80 (a surrogate:
+# 3 bytes, none of them valid), then a valid é, an escaped backslash and an escaped DEL;
+# app_name: U+1FFFE and U+10FFFF (noncharacters libmosquitto refuses), then a valid U+1F600
+printf '2026-11-20T23:52:15.123456Z\tlog\ta\\x01b\t\tc\\td\t\t\xf0\x9f\xbf\xbe\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80\t\t\t1\t\\n\t\t\t\tx\xff\xfe\xc3\x28\xc2\x85\xef\xbf\xbe\xef\xb7\x90\xed\xa0\x80\xc3\xa9\\\\\\x7fz\t\n' >"$T/safe.tsv"
+qsmqtt -c "$T/safe.ini" -h 127.0.0.1 -p "$MQTT_PORT" <"$T/safe.tsv" 2>"$T/safe.err"
+is "$?" 0 "topic-safe levels: exit 0"
+is "$(cat "$T/safe.err")" "" "topic-safe levels: nothing on stderr"
+wait_for 10 grep -q '^qliksense/safe/' "$T/safe.out"
+is "$(grep '^qliksense/safe/' "$T/safe.out" | cut -d' ' -f1)" \
+	"$(printf 'qliksense/safe/a_b/c_d/x___(______\xc3\xa9\\_z/_/__\xf0\x9f\x98\x80')" \
+	"\\x01, \\t, \\n, DEL, invalid UTF-8, C1 and noncharacters: '_' each; valid UTF-8 and \\ kept"
+stop_pid "$SUB_PID"
+
+# --- a line over 1 MiB: reported, skipped, the next lines delivered; -t passes its first MiB
+subscribe "$T/long.out"
+{
+	event log 1
+	event log 2 "$(head -c 1100000 /dev/zero | tr '\0' x)"
+	event log 3
+} >"$T/long.tsv"
+cat "$T/long.tsv" | qsmqtt -t -h 127.0.0.1 -p "$MQTT_PORT" >"$T/long.stdout" 2>"$T/long.err"
+is "$?" 0 "a line over 1 MiB: exit 0"
+like "$(cat "$T/long.err")" \
+	'^qsmqtt: line 2: longer than 1 MiB: 2026-11-20T23:52:15\.123456Z\\tlog\\tsense1\\tLAB\\t' \
+	"a line over 1 MiB: reported with its first bytes"
+like "$(cat "$T/long.err")" 'exit: read=2 .*bad=1' "a line over 1 MiB: counted as bad"
+wait_for 10 grep -q '"exec_id":"3"' "$T/long.out"
+is "$(grep -v '^qliksense/probe ' "$T/long.out" | grep -o '"exec_id":"[0-9]*"' | sort -u | tr '\n' ' ')" \
+	'"exec_id":"1" "exec_id":"3" ' "a line over 1 MiB: skipped, the lines around it published"
+{ sed -n 1p "$T/long.tsv"; sed -n 2p "$T/long.tsv" | head -c 1048576; echo; sed -n 3p "$T/long.tsv"; } >"$T/long.want"
+is_file "$T/long.stdout" "$T/long.want" "-t: a line over 1 MiB passed through cut to its first MiB"
+stop_pid "$SUB_PID"
+
 # --- bad configuration: exit 2, naming the line
 badconf() {
 	printf '[qsmqtt]\nhost = 127.0.0.1\n%s\n' "$1" >"$T/bad.ini"
@@ -148,6 +185,9 @@ badconf 'qos = 3' "qos 3" "bad.ini:3: qos: not 0, 1 or 2"
 badconf "cafile = $T/nonesuch.pem" "unreadable cafile" "bad.ini:3: cafile: .*nonesuch.pem: No such file"
 badconf 'topic.log = x/{nonesuch}' "unknown placeholder" "bad.ini:3: topic.log: unknown field \\{nonesuch\\}"
 badconf 'topic.log = x/#' "wildcard topic" "bad.ini:3: topic.log: .*may not hold"
+badconf 'topic.log = x/\n/y' "\\n in a topic" "bad.ini:3: topic.log: a topic may not hold control characters"
+badconf 'topic.everything = {host}\ny' "\\n after a placeholder" "bad.ini:3: topic.everything: a topic may not hold control"
+badconf "$(printf 'topic.log = x/\xff/{host}')" "bad UTF-8 in a topic" "bad.ini:3: topic.log: a topic may not hold .*invalid UTF-8"
 badconf 'template.log = {host' "unclosed brace" "bad.ini:3: template.log: unclosed"
 badconf 'events = log bogus' "unknown event" "bad.ini:3: events: unknown event name"
 badconf 'topic.bogus = x' "unknown topic event" "bad.ini:3: topic.bogus: unknown event"
