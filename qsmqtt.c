@@ -24,9 +24,9 @@ static const char usage[] =
 	"[-i CLIENT_ID] [-u USER] [FILE...]";
 
 #define RECONNECT_MAX 30	/* seconds between connection attempts at most */
-#define TOPIC_ALL SINK_NEVENTS	/* index of topic.everything among the topics */
+#define TOPIC_ALL TSV_NEVENTS	/* index of topic.everything among the topics */
 
-static const char *const default_topics[SINK_NEVENTS + 1] = {
+static const char *const default_topics[TSV_NEVENTS + 1] = {
 	"qliksense/userevent/session/start", "qliksense/userevent/session/stop",
 	"qliksense/userevent/connection/open", "qliksense/userevent/connection/close",
 	"qliksense/task/failed", "qliksense/task/aborted", "qliksense/task/succeeded",
@@ -55,10 +55,10 @@ struct mqtt {
 	int have_password;
 	unsigned long port, keepalive, qos, max_inflight, message_expiry;
 	int protocol, retain, tls;
-	struct tmpl topic[SINK_NEVENTS + 1];	/* no parts: off */
+	struct tmpl topic[TSV_NEVENTS + 1];	/* no parts: off */
 	enum payload payload;
-	/* payload templates; [SINK_NEVENTS]: template, the default; no parts: unset */
-	struct tmpl tmpl[SINK_NEVENTS + 1];
+	/* payload templates; [TSV_NEVENTS]: template, the default; no parts: unset */
+	struct tmpl tmpl[TSV_NEVENTS + 1];
 	char why[160];
 	mosquitto_property *props;
 	/* the connection: libmosquitto runs in the sink loop, on this one thread */
@@ -98,7 +98,7 @@ static int suffix_index(const char *key, const char *prefix, int allow_all)
 		return -2;
 	if (allow_all && !strcmp(key + n, "everything"))
 		return TOPIC_ALL;
-	return sink_event_index(key + n, strlen(key + n));
+	return tsv_event_index(key + n, strlen(key + n));
 }
 
 /* Compiles a topic into *t. Its literal text, unescaped (`\n`), goes into every topic as it
@@ -205,7 +205,7 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 		else
 			return "not json, tsv or template";
 	} else if (!strcmp(key, "template"))
-		return set_template(m, &m->tmpl[SINK_NEVENTS], value);
+		return set_template(m, &m->tmpl[TSV_NEVENTS], value);
 	else
 		return conf_unknown_key;
 	return NULL;
@@ -214,7 +214,7 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 /* The template of an event's payload: its own, or else the default. */
 static const struct tmpl *payload_tmpl(const struct mqtt *m, int event)
 {
-	return m->tmpl[event].nparts ? &m->tmpl[event] : &m->tmpl[SINK_NEVENTS];
+	return m->tmpl[event].nparts ? &m->tmpl[event] : &m->tmpl[TSV_NEVENTS];
 }
 
 /* payload = template: every event published needs a template. */
@@ -222,10 +222,10 @@ static void check_templates(struct mqtt *m, unsigned events)
 {
 	if (m->payload != PAYLOAD_TEMPLATE)
 		return;
-	for (int i = 0; i < SINK_NEVENTS; i++)
+	for (int i = 0; i < TSV_NEVENTS; i++)
 		if ((events & (1u << i)) && !payload_tmpl(m, i)->nparts)
 			die(2, "payload = template, but no template (or template.%s) for %s",
-			    sink_event_names[i], sink_event_names[i]);
+			    tsv_event_names[i].p, tsv_event_names[i].p);
 }
 
 /* ---- libmosquitto's callbacks (from mosquitto_loop*, mosquitto_publish: all in pump) ---- */
@@ -670,7 +670,7 @@ int main(int argc, char **argv)
 	diag_init("qsmqtt");
 	diag_std_flags(argc, argv, usage);
 	m.sink = sink_new(&driver, &m);
-	for (int i = 0; i <= SINK_NEVENTS; i++)	/* the defaults (valid), which the config may replace */
+	for (int i = 0; i <= TSV_NEVENTS; i++)	/* the defaults (valid), which the config may replace */
 		(void)set_topic(&m, &m.topic[i], default_topics[i]);
 	int c;
 	while ((c = getopt(argc, argv, SINK_FLAGS "h:p:q:i:u:")) != -1) {
@@ -717,7 +717,7 @@ int main(int argc, char **argv)
 
 	mosquitto_property_free_all(&m.props);
 	mosquitto_lib_cleanup();
-	for (int i = 0; i <= SINK_NEVENTS; i++) {
+	for (int i = 0; i <= TSV_NEVENTS; i++) {
 		tmpl_free(&m.topic[i]);
 		tmpl_free(&m.tmpl[i]);
 	}

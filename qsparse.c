@@ -18,22 +18,10 @@
 
 static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
 
-enum event_name {
-	E_SESSION_START, E_SESSION_STOP, E_CONNECTION_OPEN, E_CONNECTION_CLOSE,
-	E_TASK_FAILED, E_TASK_ABORTED, E_TASK_SUCCEEDED, E_TASK_DISTRIBUTED, E_LOG, E_UNKNOWN,
-	NEVENTS,
-	E_BY_COMMAND = -1	/* a format whose COMMAND field names the event */
-};
+/* A format whose COMMAND field names the event, instead of an enum event_kind. */
+#define E_BY_COMMAND (-1)
 /* A string literal and its length. */
 #define LIT(s) s, sizeof s - 1
-static const struct {
-	const char *name;
-	size_t len;
-} event_names[NEVENTS] = {
-	{ LIT("session_start") }, { LIT("session_stop") }, { LIT("connection_open") },
-	{ LIT("connection_close") }, { LIT("task_failed") }, { LIT("task_aborted") },
-	{ LIT("task_succeeded") }, { LIT("task_distributed") }, { LIT("log") }, { LIT("unknown") },
-};
 
 /* Why a line is rejected. The first ones are about a payload that was read but not recognized
  * (-u makes an `unknown` event of those); the last three leave no payload to show. */
@@ -99,18 +87,18 @@ static const struct format {
 	{ LIT("/qseow-proxy-connection/"), E_BY_COMMAND, &user_layout },
 	{ LIT("/proxy-session/"), E_BY_COMMAND, &user_layout },
 	{ LIT("/proxy-connection/"), E_BY_COMMAND, &user_layout },
-	{ LIT("/scheduler-reload-failed/"), E_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-task-failed/"), E_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-reloadtask-failed/"), E_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-reload-aborted/"), E_TASK_ABORTED, &task_layout },
-	{ LIT("/scheduler-task-aborted/"), E_TASK_ABORTED, &task_layout },
-	{ LIT("/scheduler-reloadtask-success/"), E_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-reloadtask-success//"), E_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-task-success/"), E_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-task-success//"), E_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-distribute/"), E_TASK_DISTRIBUTED, &task_layout },
-	{ LIT("/qseow-proxy/"), E_LOG, &proxy_log_layout },
-	{ LIT("/qseow-scheduler/"), E_LOG, &scheduler_log_layout },
+	{ LIT("/scheduler-reload-failed/"), EV_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-task-failed/"), EV_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-reloadtask-failed/"), EV_TASK_FAILED, &task_layout },
+	{ LIT("/scheduler-reload-aborted/"), EV_TASK_ABORTED, &task_layout },
+	{ LIT("/scheduler-task-aborted/"), EV_TASK_ABORTED, &task_layout },
+	{ LIT("/scheduler-reloadtask-success/"), EV_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-reloadtask-success//"), EV_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-task-success/"), EV_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-task-success//"), EV_TASK_SUCCEEDED, &task_layout },
+	{ LIT("/scheduler-distribute/"), EV_TASK_DISTRIBUTED, &task_layout },
+	{ LIT("/qseow-proxy/"), EV_LOG, &proxy_log_layout },
+	{ LIT("/qseow-scheduler/"), EV_LOG, &scheduler_log_layout },
 };
 
 static const struct command {
@@ -118,10 +106,10 @@ static const struct command {
 	size_t len;
 	int event;
 } commands[] = {
-	{ LIT("Start session"), E_SESSION_START },
-	{ LIT("Stop session"), E_SESSION_STOP },
-	{ LIT("Open connection"), E_CONNECTION_OPEN },
-	{ LIT("Close connection"), E_CONNECTION_CLOSE },
+	{ LIT("Start session"), EV_SESSION_START },
+	{ LIT("Stop session"), EV_SESSION_STOP },
+	{ LIT("Open connection"), EV_CONNECTION_OPEN },
+	{ LIT("Close connection"), EV_CONNECTION_CLOSE },
 };
 
 /* The legacy formats' ports (DESIGN.md 4.3). */
@@ -142,7 +130,7 @@ struct qsparse {
 	struct timecache clock;
 	const struct lines *in;		/* for line numbers in diagnostics */
 	const char *file;		/* NULL for stdin */
-	unsigned long lines, events[NEVENTS], rejected[NREASONS];
+	unsigned long lines, events[TSV_NEVENTS], rejected[NREASONS];
 	struct ratelimit limits[NREASONS];
 };
 
@@ -231,7 +219,7 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		      const struct slice *col, struct slice exception)
 {
 	struct buf *out = &q->out;
-	size_t room = o->time.n + o->source.n + event_names[event].len + NFIELDS + 2 +
+	size_t room = o->time.n + o->source.n + tsv_event_names[event].n + NFIELDS + 2 +
 		      4 * exception.n;
 	for (int i = F_HOST; i < F_SOURCE; i++)
 		room += 4 * col[i].n;
@@ -240,8 +228,8 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 	memcpy(d, o->time.p, o->time.n);
 	d += o->time.n;
 	*d++ = '\t';
-	memcpy(d, event_names[event].name, event_names[event].len);
-	d += event_names[event].len;
+	memcpy(d, tsv_event_names[event].p, tsv_event_names[event].n);
+	d += tsv_event_names[event].n;
 	for (int i = F_HOST; i < F_SOURCE; i++) {
 		*d++ = '\t';
 		d = tsv_escape_to(d, col[i].p, col[i].n);
@@ -296,7 +284,7 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	if (lo == &legacy_user_layout && (o->port == PORT_TASK ||
 	    (o->port != PORT_USER && command_event(trim(f[1])) < 0))) {
 		lo = &legacy_task_layout;
-		event = E_TASK_FAILED;
+		event = EV_TASK_FAILED;
 	}
 
 	struct slice col[NFIELDS] = { { 0 } }, exception = { 0 };
@@ -412,7 +400,7 @@ static void parse_line(struct qsparse *q, const char *line, size_t len, int over
 		return;
 	if (q->unknown) {
 		struct slice col[NFIELDS] = { [F_MESSAGE] = p };
-		put_event(q, &o, E_UNKNOWN, col, (struct slice){ 0 });
+		put_event(q, &o, EV_UNKNOWN, col, (struct slice){ 0 });
 		return;
 	}
 	reject(q, why, p);
@@ -441,15 +429,15 @@ static void summary(struct qsparse *q)
 	struct buf s = { 0 };
 	unsigned long events = 0, rejected = 0;
 	int listed = 0;
-	for (int e = 0; e < NEVENTS; e++)
+	for (int e = 0; e < TSV_NEVENTS; e++)
 		events += q->events[e];
 	for (int r = R_NONE + 1; r < NREASONS; r++) {
 		ratelimit_flush(&q->limits[r], reasons[r].what);
 		rejected += q->rejected[r];
 	}
 	buf_printf(&s, "%lu lines, %lu events", q->lines, events);
-	for (int e = 0; e < NEVENTS; e++)
-		add_count(&s, &listed, event_names[e].name, q->events[e]);
+	for (int e = 0; e < TSV_NEVENTS; e++)
+		add_count(&s, &listed, tsv_event_names[e].p, q->events[e]);
 	buf_adds(&s, listed ? ")" : "");
 	buf_printf(&s, ", %lu rejected", rejected);
 	listed = 0;

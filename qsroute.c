@@ -20,30 +20,10 @@
 static const char usage[] =
 	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-D SECONDS] [-L SECONDS]";
 
-/* The event names of DESIGN.md 3.1; an event mask has the bit 1 << index for each. */
-enum {
-	EV_SESSION_START, EV_SESSION_STOP, EV_CONNECTION_OPEN, EV_CONNECTION_CLOSE,
-	EV_TASK_FAILED, EV_TASK_ABORTED, EV_TASK_SUCCEEDED, EV_TASK_DISTRIBUTED, EV_LOG, EV_UNKNOWN,
-	NEVENTS
-};
-#define NAME(s) { s, sizeof s - 1 }
-static const struct slice event_names[NEVENTS] = {
-	NAME("session_start"), NAME("session_stop"), NAME("connection_open"),
-	NAME("connection_close"), NAME("task_failed"), NAME("task_aborted"),
-	NAME("task_succeeded"), NAME("task_distributed"), NAME("log"), NAME("unknown"),
-};
 #define USER_EVENTS 0x00fu
 #define TASK_EVENTS 0x0f0u
 #define MAX_WINDOW 31536000.0	/* a year */
 #define MAX_KEYS 50000000ul
-
-static int event_index(const char *s, size_t n)
-{
-	for (int i = 0; i < NEVENTS; i++)
-		if (event_names[i].n == n && !memcmp(event_names[i].p, s, n))
-			return i;
-	return -1;
-}
 
 /* What the config file and the flags ask for; replaced whole on reload. */
 struct rules {
@@ -87,7 +67,7 @@ struct counters {
 };
 
 /* The event being routed: its columns, which of them hold escapes (bit 1 << column), and the
- * index of its name in event_names (-1 for a name DESIGN.md 3.1 does not have). */
+ * index of its name in tsv_event_names (-1 for a name DESIGN.md 3.1 does not have). */
 struct current {
 	struct event ev;
 	unsigned escaped;
@@ -133,7 +113,7 @@ struct event_target {
 static const char *add_event(void *ctx, const char *word, size_t n)
 {
 	struct event_target *t = ctx;
-	int i = event_index(word, n);
+	int i = tsv_event_index(word, n);
 	if (i < 0) {
 		snprintf(t->rules->why, sizeof t->rules->why, "unknown event name '%.*s'",
 			 (int)(n > 40 ? 40 : n), word);
@@ -559,7 +539,7 @@ static void route_line(struct route *rt, const char *line, size_t n)
 		rt->count.malformed++;
 		return;
 	}
-	cur.index = event_index(cur.ev.f[F_EVENT].p, cur.ev.f[F_EVENT].n);
+	cur.index = tsv_event_index(cur.ev.f[F_EVENT].p, cur.ev.f[F_EVENT].n);
 	unsigned long *rule = excluded_by(rt, &cur);
 	if (!rule)
 		rule = held_back(rt, &cur, &suppressed);

@@ -18,13 +18,13 @@
 static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
 
 /* The default webhook's slot after the per-event ones. */
-#define DEFAULT_HOOK SINK_NEVENTS
+#define DEFAULT_HOOK TSV_NEVENTS
 /* Of a post's answer, what is kept: Slack's answers are a word or two. */
 #define ANSWER_MAX 4096
 
 struct config {
-	struct buf webhook[SINK_NEVENTS + 1];	/* per event (webhook.EVENT), then the default */
-	unsigned char tmpl_set[SINK_NEVENTS];
+	struct buf webhook[TSV_NEVENTS + 1];	/* per event (webhook.EVENT), then the default */
+	unsigned char tmpl_set[TSV_NEVENTS];
 	char *username, *icon_emoji, *channel, *qmc_url, *hub_url;
 	double rate, timeout;
 	char why[320];				/* a complaint that names a file */
@@ -49,9 +49,9 @@ struct qsslack {
 	struct slack_work work;
 	const char *flag_webhook;
 	int dry_run, tee;
-	struct hook hooks[SINK_NEVENTS + 1];
+	struct hook hooks[TSV_NEVENTS + 1];
 	unsigned nhooks;
-	unsigned lane_of[SINK_NEVENTS];
+	unsigned lane_of[TSV_NEVENTS];
 	CURLM *multi;
 	struct curl_slist *headers;
 	struct pollfd socks[SINK_MAX_FDS];	/* what curl wants watched */
@@ -85,7 +85,7 @@ static const char *webhook_key(struct qsslack *q, const char *rest, const char *
 		rest += 5;
 	int slot = DEFAULT_HOOK;
 	if (*rest == '.')
-		slot = sink_event_index(rest + 1, strlen(rest + 1));
+		slot = tsv_event_index(rest + 1, strlen(rest + 1));
 	else if (*rest)
 		return conf_unknown_key;
 	if (slot < 0)
@@ -106,7 +106,7 @@ static const char *webhook_key(struct qsslack *q, const char *rest, const char *
  * with one space. Only "unclosed {" may be fixed by a continuation. */
 static const char *template_key(struct qsslack *q, const char *name, const char *value)
 {
-	int ev = sink_event_index(name, strlen(name));
+	int ev = tsv_event_index(name, strlen(name));
 	if (ev < 0)
 		return "unknown event name";
 	if (q->conf.tmpl_set[ev])
@@ -163,9 +163,9 @@ static void setup_style(struct qsslack *q)
 {
 	struct config *c = &q->conf;
 	char why[160];
-	for (int ev = 0; ev < SINK_NEVENTS; ev++)	/* the defaults where the config set none */
+	for (int ev = 0; ev < TSV_NEVENTS; ev++)	/* the defaults where the config set none */
 		if (!c->tmpl_set[ev] && slack_style_template(&q->style, ev, NULL, why, sizeof why) < 0)
-			die(1, "default template.%s: %s", sink_event_names[ev], why);
+			die(1, "default template.%s: %s", tsv_event_names[ev].p, why);
 	q->style.username = c->username;
 	q->style.icon_emoji = c->icon_emoji;
 	q->style.channel = c->channel;
@@ -204,14 +204,14 @@ static int loopback(const char *redacted)
 static void setup_hooks(struct qsslack *q)
 {
 	unsigned selected = sink_events(q->sink);
-	for (int ev = 0; ev < SINK_NEVENTS; ev++) {
+	for (int ev = 0; ev < TSV_NEVENTS; ev++) {
 		struct buf *url = &q->conf.webhook[ev];
 		if (!url->n)
 			url = &q->conf.webhook[DEFAULT_HOOK];
 		if (!url->n) {
 			if (selected & (1u << ev))
 				die(2, "no webhook for %s events: set webhook or webhook_file in [qsslack], "
-				    "QSSLACK_WEBHOOK or -w", sink_event_names[ev]);
+				    "QSSLACK_WEBHOOK or -w", tsv_event_names[ev].p);
 			continue;
 		}
 		const char *s = buf_str(url);
@@ -520,7 +520,7 @@ static void counters(void *ctx, struct buf *out)
 static int release(struct qsslack *q, int status)
 {
 	struct config *c = &q->conf;
-	for (int i = 0; i <= SINK_NEVENTS; i++)
+	for (int i = 0; i <= TSV_NEVENTS; i++)
 		buf_free(&c->webhook[i]);
 	free(c->username);
 	free(c->icon_emoji);

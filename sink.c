@@ -18,12 +18,6 @@
 #include "sig.h"
 #include "sink.h"
 
-const char *const sink_event_names[SINK_NEVENTS] = {
-	"session_start", "session_stop", "connection_open", "connection_close",
-	"task_failed", "task_aborted", "task_succeeded", "task_distributed",
-	"log", "unknown",
-};
-
 #define STOP_WAIT 5.0		/* seconds SIGTERM waits for in-flight acknowledgements */
 #define LINES_PER_TURN 4096	/* input lines read before the destination gets a turn */
 #define FILE_AHEAD 4096		/* events queued from a regular file at most */
@@ -114,14 +108,6 @@ struct sink {
 };
 
 /* ---- small parts ---- */
-
-int sink_event_index(const char *name, size_t n)
-{
-	for (int i = 0; i < SINK_NEVENTS; i++)
-		if (strlen(sink_event_names[i]) == n && !memcmp(sink_event_names[i], name, n))
-			return i;
-	return -1;
-}
 
 void sink_item_event(const struct sink_item *it, struct event *ev)
 {
@@ -553,7 +539,7 @@ static int check_event(const char *line, size_t n, int *event)
 	for (int i = 0; escaped; i++, escaped >>= 1)	/* only columns with a backslash or control */
 		if (escaped & 1 && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
 			return BAD_ESCAPE;
-	*event = sink_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n);
+	*event = tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n);
 	return *event < 0 ? BAD_EVENT : -1;
 }
 
@@ -726,7 +712,7 @@ void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double 
 static const char *add_event_word(void *ctx, const char *word, size_t n)
 {
 	struct sink *s = ctx;
-	int ev = sink_event_index(word, n);
+	int ev = tsv_event_index(word, n);
 	if (ev < 0)
 		return "unknown event name (session_start session_stop connection_open "
 		       "connection_close task_failed task_aborted task_succeeded task_distributed "

@@ -34,17 +34,8 @@
 #include "conf.h"
 #include "tsv.h"
 
-/* The event names of DESIGN.md 3.1, in that order. */
-enum sink_event {
-	EV_SESSION_START, EV_SESSION_STOP, EV_CONNECTION_OPEN, EV_CONNECTION_CLOSE,
-	EV_TASK_FAILED, EV_TASK_ABORTED, EV_TASK_SUCCEEDED, EV_TASK_DISTRIBUTED,
-	EV_LOG, EV_UNKNOWN, SINK_NEVENTS
-};
-extern const char *const sink_event_names[SINK_NEVENTS];
-/* The enum sink_event for a name, or -1. */
-int sink_event_index(const char *name, size_t n);
 /* Bit (1u << ev) per event, for sink_driver.default_events and sink_events(). */
-#define SINK_ALL_EVENTS ((1u << SINK_NEVENTS) - 1)
+#define SINK_ALL_EVENTS ((1u << TSV_NEVENTS) - 1)
 
 struct sink;
 struct sink_seg;
@@ -53,7 +44,7 @@ struct sink_seg;
  * while it holds the item (from sink_take to sink_done), e.g. a count of publishes still
  * unacknowledged, or a link in a digest it is building. */
 struct sink_item {
-	int event;			/* enum sink_event */
+	int event;			/* enum event_kind */
 	unsigned lane;
 	unsigned attempts;		/* deliveries tried and failed before this one */
 	uintptr_t drv;
@@ -97,7 +88,7 @@ size_t sink_ready(const struct sink *s, unsigned lane);
 size_t sink_inflight(const struct sink *s);
 /* Items waiting to be taken (in memory or in the spool), over all lanes. */
 size_t sink_queued(const struct sink *s);
-/* The events selected (events = / -e), as a bit mask of enum sink_event. */
+/* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
 
 /* What a sink tool provides. Every hook but conf_key may be NULL; ctx is sink_new's. */

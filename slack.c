@@ -9,7 +9,7 @@
 
 /* The first line of each is what the event shows as in a digest (with the rest flattened
  * after it), so it says what happened and where. */
-static const char *const default_templates[SINK_NEVENTS] = {
+static const char *const default_templates[TSV_NEVENTS] = {
 	[EV_SESSION_START] = ":large_green_circle: `{user}` started a session on `{host}`",
 	[EV_SESSION_STOP] = ":white_circle: `{user}` ended a session on `{host}`",
 	[EV_CONNECTION_OPEN] = ":electric_plug: `{user}` opened a connection on `{host}`",
@@ -46,7 +46,7 @@ int slack_style_template(struct slack_style *st, int kind, const char *src,
 
 void slack_style_free(struct slack_style *st)
 {
-	for (int k = 0; k < SINK_NEVENTS; k++)
+	for (int k = 0; k < TSV_NEVENTS; k++)
 		tmpl_free(&st->tmpl[k]);
 }
 

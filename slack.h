@@ -20,7 +20,7 @@
 
 /* How messages look: from config, fixed after loading. */
 struct slack_style {
-	struct tmpl tmpl[SINK_NEVENTS];	/* by enum sink_event */
+	struct tmpl tmpl[TSV_NEVENTS];	/* by enum event_kind */
 	const char *username, *icon_emoji, *channel;	/* NULL: not sent */
 	const char *qmc_url, *hub_url;			/* NULL: no links; no trailing '/' */
 };
@@ -39,7 +39,7 @@ struct slack_work {
 };
 void slack_work_free(struct slack_work *w);
 
-/* An event to post: its columns, still escaped, and its kind (enum sink_event), both as the
+/* An event to post: its columns, still escaped, and its kind (enum event_kind), both as the
  * sink runtime gives them (sink_item_event, sink_item.event). The runtime queues only lines
  * whose every column passed tsv_check, which is stricter than the decoding done here, so
  * rendering such an event cannot fail: events from anywhere else must be checked first. */

@@ -19,6 +19,21 @@ int tsv_field_index(const char *name, size_t n)
 	return -1;
 }
 
+#define NAME(s) { s, sizeof s - 1 }
+const struct slice tsv_event_names[TSV_NEVENTS] = {
+	NAME("session_start"), NAME("session_stop"), NAME("connection_open"),
+	NAME("connection_close"), NAME("task_failed"), NAME("task_aborted"),
+	NAME("task_succeeded"), NAME("task_distributed"), NAME("log"), NAME("unknown"),
+};
+
+int tsv_event_index(const char *name, size_t n)
+{
+	for (int i = 0; i < TSV_NEVENTS; i++)
+		if (tsv_event_names[i].n == n && !memcmp(tsv_event_names[i].p, name, n))
+			return i;
+	return -1;
+}
+
 void tsv_header(struct buf *out)
 {
 	buf_addc(out, '#');

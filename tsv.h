@@ -20,6 +20,15 @@ enum field {
 extern const char *const tsv_field_names[NFIELDS];
 /* The column's index for its DESIGN.md name, or -1. */
 int tsv_field_index(const char *name, size_t n);
+/* The event names of DESIGN.md 3.1, in that order; an event mask has bit 1u << kind. */
+enum event_kind {
+	EV_SESSION_START, EV_SESSION_STOP, EV_CONNECTION_OPEN, EV_CONNECTION_CLOSE,
+	EV_TASK_FAILED, EV_TASK_ABORTED, EV_TASK_SUCCEEDED, EV_TASK_DISTRIBUTED,
+	EV_LOG, EV_UNKNOWN, TSV_NEVENTS
+};
+extern const struct slice tsv_event_names[TSV_NEVENTS];	/* NUL-terminated too */
+/* The enum event_kind for a name, or -1. */
+int tsv_event_index(const char *name, size_t n);
 /* "#time\tevent\t...\tsource" without the LF. */
 void tsv_header(struct buf *out);
 

@@ -13,7 +13,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc, (void)argv;
 	static char qmc[] = "https://sense.example/qmc", hub[] = "https://sense.example/sense";
 	char why[128];
-	for (int kind = 0; kind < SINK_NEVENTS; kind++)
+	for (int kind = 0; kind < TSV_NEVENTS; kind++)
 		if (slack_style_template(&style, kind, NULL, why, sizeof why))
 			abort();
 	style.qmc_url = qmc;
@@ -45,21 +45,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	static struct slack_work work;
 	/* The input, escaped, in every column but time and event, for each event kind: escaped
 	 * values pass tsv_check, as the sink runtime requires of what it queues (slack.h). */
-	struct slack_event e[SINK_NEVENTS];
+	struct slack_event e[TSV_NEVENTS];
 	buf_reset(&line);
 	tsv_escape(&line, (const char *)data, n);
-	for (int kind = 0; kind < SINK_NEVENTS; kind++) {
+	for (int kind = 0; kind < TSV_NEVENTS; kind++) {
 		e[kind].kind = kind;
 		for (int i = 0; i < NFIELDS; i++)
 			e[kind].ev.f[i] = (struct slice){ line.p ? line.p : "", line.n };
 		e[kind].ev.f[F_TIME] = (struct slice){ "2026-11-20T23:52:15.123456Z", 27 };
-		e[kind].ev.f[F_EVENT] = (struct slice){ sink_event_names[kind], strlen(sink_event_names[kind]) };
+		e[kind].ev.f[F_EVENT] = (struct slice){ tsv_event_names[kind].p, strlen(tsv_event_names[kind].p) };
 		buf_reset(&body);
 		slack_body_event(&body, &style, &e[kind], &work);
 		check_body(&body);
 	}
 	buf_reset(&body);
-	slack_body_digest(&body, &style, e, SINK_NEVENTS < SLACK_DIGEST_MAX ? SINK_NEVENTS : SLACK_DIGEST_MAX, &work);
+	slack_body_digest(&body, &style, e, TSV_NEVENTS < SLACK_DIGEST_MAX ? TSV_NEVENTS : SLACK_DIGEST_MAX, &work);
 	check_body(&body);
 	return 0;
 }
