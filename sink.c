@@ -54,7 +54,9 @@ struct spool {
 	struct sink_seg *head, *tail;	/* oldest first; tail takes new lines */
 	struct sink_seg *load;		/* first segment with lines not loaded yet, or NULL */
 	struct buf wbuf;		/* new lines for tail, written once per batch */
-	struct buf rbuf;		/* lines read back from a segment */
+	struct buf rbuf;		/* lines read back from a segment ... */
+	uint64_t rseg;			/* ... which one (its number; rbuf.n = 0: none) */
+	off_t roff;			/* ... from where in it */
 	uint32_t wcount;
 	unsigned long long pending;	/* events on disk not acknowledged */
 	int full;			/* spool_max reached: new events are dropped */
@@ -549,17 +551,31 @@ const char *sink_check_line(const char *line, size_t n, int *event)
 	return bad >= 0 ? bad_what[bad] : NULL;
 }
 
-/* Reads the lines of g from load_off into rbuf, at least one whole line. */
-static ssize_t seg_read(struct spool *sp, struct sink_seg *g)
+/* The bytes of g from load_off on, at least one whole line: from rbuf when it holds them (a
+ * catching-up spool loads a few lines a turn, as acknowledgements make room: reading a block
+ * per turn read each byte many times over), else read into it. */
+static const char *seg_read(struct spool *sp, struct sink_seg *g, size_t *len)
 {
+	if (sp->rbuf.n && sp->rseg == g->num && g->load_off >= sp->roff &&
+	    g->load_off < sp->roff + (off_t)sp->rbuf.n) {
+		const char *p = sp->rbuf.p + (g->load_off - sp->roff);
+		*len = sp->rbuf.n - (size_t)(g->load_off - sp->roff);
+		if (memchr(p, '\n', *len))
+			return p;
+	}
 	for (size_t want = 65536;; want *= 2) {
 		buf_reset(&sp->rbuf);
 		buf_reserve(&sp->rbuf, want);
 		ssize_t r = pread(g->fd, sp->rbuf.p, want, g->load_off);
 		if (r < 0)
 			diesys(1, "spool %s: reading segment %016" PRIx64, sp->dir, g->num);
-		if (memchr(sp->rbuf.p, '\n', (size_t)r))
-			return r;
+		sp->rbuf.n = (size_t)r;
+		sp->rseg = g->num;
+		sp->roff = g->load_off;
+		if (memchr(sp->rbuf.p, '\n', (size_t)r)) {
+			*len = (size_t)r;
+			return sp->rbuf.p;
+		}
 		if ((size_t)r < want || want > 4 * LINES_MAX)
 			die(1, "spool %s: segment %016" PRIx64 " ends in the middle of a line",
 			    sp->dir, g->num);
@@ -584,8 +600,8 @@ static void spool_load(struct sink *s)
 			sp->load = g->next;
 			continue;
 		}
-		ssize_t r = seg_read(sp, g);
-		char *p = sp->rbuf.p, *end = p + r, *lf;
+		size_t r;
+		const char *p = seg_read(sp, g, &r), *end = p + r, *lf;
 		while (g->loaded < g->count && s->nmem < s->queue_max &&
 		       (lf = memchr(p, '\n', (size_t)(end - p)))) {
 			uint32_t idx = g->loaded++;
