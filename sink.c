@@ -25,7 +25,7 @@
 
 enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, BAD_ATTR, NBAD };
 static const char *const bad_what[NBAD] = {
-	"fewer than 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
+	"not 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
 	"bad attribute",
 };
 
