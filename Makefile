@@ -18,7 +18,9 @@ endif
 PKG_CONFIG ?= pkg-config
 pkg = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 INIH_LIBS = $(call pkg,--libs,inih)
-CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
+CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap libpcre2-8 yaml-0.1 libcrypto)
+UA_LIBS = $(call pkg,--libs,libpcre2-8 yaml-0.1)
+CRYPTO_LIBS = $(call pkg,--libs,libcrypto)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
@@ -52,8 +54,13 @@ qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
 deps:
 	scripts/deps build test
 
+# Programs the tests build: uap-core's own suites run through ua.c.
+TEST_PROGS = t/uaconf
+t/uaconf: t/uaconf.c ua.o diag.o buf.o
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $^ $(UA_LIBS)
+
 check: deps
-	$(MAKE) all
+	$(MAKE) all $(TEST_PROGS)
 	prove $(PROVE_FLAGS) t/
 
 # The whole pipeline on this machine with etc/qspipe.ini, and a private MQTT broker when none
@@ -82,7 +89,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) bench/mqttcount *.o .build-flags
+	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount *.o .build-flags
 	rm -rf fuzz/bin fuzz/out
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
