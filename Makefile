@@ -42,8 +42,8 @@ FORCE:
 
 udpcat: udpcat.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
-qsparse: qsparse.o $(COMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+qsparse: qsparse.o ua.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
 qsroute: qsroute.o glob.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
@@ -103,7 +103,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -113,8 +113,10 @@ fuzz/bin/%: fuzz/fuzz-%.c $(FUZZ_COMMON) *.h fuzz/*.h
 	@mkdir -p fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS) -o $@ $< $(FUZZ_EXTRA) $(FUZZ_COMMON) $(INIH_LIBS)
 
-fuzz/bin/parse: qsparse.c lines.c sig.c
-fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
+fuzz/bin/parse: qsparse.c lines.c sig.c ua.c
+fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c ua.c $(UA_LIBS)
+fuzz/bin/ua: ua.c
+fuzz/bin/ua: FUZZ_EXTRA = ua.c $(UA_LIBS)
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/slack: slack.c sink.c lines.c sig.c

@@ -15,6 +15,7 @@
 #include "lines.h"
 #include "sig.h"
 #include "tsv.h"
+#include "ua.h"
 
 static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
 
@@ -47,6 +48,7 @@ enum attr {
 	A_SERVICE, A_LOG_TIME, A_SERVICE_USER, A_COMMAND, A_RESULT, A_PROXY_SESSION_ID,
 	A_SESSION_ID, A_ENGINE_TIME, A_PROCESS_ID, A_EXE_VERSION, A_SERVER_STARTED, A_ENTRY_TYPE,
 	A_REQUEST_ID, A_METHOD, A_HANDLE, A_OBJECT_ID, A_OBJECT_TYPE,
+	A_UA_BROWSER, A_UA_BROWSER_MAJOR, A_UA_OS, A_UA_OS_VERSION,
 	A_PROCESS_MS, A_WORK_MS, A_LOCK_MS, A_VALIDATE_MS, A_TRAVERSE_MS, A_NET_RAM, A_PEAK_RAM,
 	NATTRS
 };
@@ -56,7 +58,8 @@ static const struct slice attr_names[NATTRS] = {
 	{ LIT("result") }, { LIT("proxy_session_id") }, { LIT("session_id") },
 	{ LIT("engine_time") }, { LIT("process_id") }, { LIT("exe_version") },
 	{ LIT("server_started") }, { LIT("entry_type") }, { LIT("request_id") }, { LIT("method") },
-	{ LIT("handle") }, { LIT("object_id") }, { LIT("object_type") }, { LIT("process_ms") },
+	{ LIT("handle") }, { LIT("object_id") }, { LIT("object_type") }, { LIT("ua_browser") },
+	{ LIT("ua_browser_major") }, { LIT("ua_os") }, { LIT("ua_os_version") }, { LIT("process_ms") },
 	{ LIT("work_ms") }, { LIT("lock_ms") }, { LIT("validate_ms") }, { LIT("traverse_ms") },
 	{ LIT("net_ram") }, { LIT("peak_ram") },
 };
@@ -166,6 +169,10 @@ struct origin {
 
 struct qsparse {
 	int unknown, quiet;
+	char *ua_path;			/* ua_regexes: NULL for uap-core's, "none" for none */
+	struct ua_db *ua;		/* NULL: user agents are not named */
+	int ua_tried;			/* the regexes are read at the first user agent */
+	struct buf agent;		/* a user agent without its quotes */
 	struct buf out;			/* the events of the current input batch */
 	struct buf decoded;		/* a payload with escapes, decoded */
 	struct buf excerpt;		/* a diagnostic's quote of the input */
@@ -347,6 +354,52 @@ static void split_user(struct slice user, struct slice *col)
 	col[F_USER_ID] = (struct slice){ bs + 1, user.n - (size_t)(bs - user.p) - 1 };
 }
 
+/* Reads the regexes at the first user agent, so that a start costs nothing (tests and replays
+ * start qsparse often). Without them, user events go out all the same, without ua_*
+ * attributes: said once. 1 when they are there. */
+static int open_user_agents(struct qsparse *q)
+{
+	if (q->ua_tried)
+		return q->ua != NULL;
+	q->ua_tried = 1;
+	const char *path = q->ua_path && *q->ua_path ? q->ua_path : UA_REGEXES_DEFAULT;
+	if (!strcmp(path, "none"))
+		return 0;
+	char why[512];
+	if (!(q->ua = ua_open(path, why, sizeof why)))
+		warnx("user agents are not named (no ua_* attributes): %s", why);
+	return q->ua != NULL;
+}
+
+/* The browser and OS of the text after "UserAgent:" in a user event's message (trimmed,
+ * single quotes removed), as attributes; r holds their text until the event is written. */
+static void user_agent(struct qsparse *q, struct fields *fl, struct ua_result *r)
+{
+	static const char mark[] = "UserAgent:";
+	struct slice m = fl->col[F_MESSAGE];
+	const char *at = memmem(m.p, m.n, mark, sizeof mark - 1);
+	if (!at)
+		return;
+	at += sizeof mark - 1;
+	struct slice ua = trim((struct slice){ at, (size_t)(m.p + m.n - at) });
+	if (memchr(ua.p, '\'', ua.n)) {
+		buf_reset(&q->agent);
+		for (size_t i = 0; i < ua.n; i++)
+			if (ua.p[i] != '\'')
+				buf_addc(&q->agent, ua.p[i]);
+		ua = trim((struct slice){ q->agent.p, q->agent.n });
+	}
+	if (!ua.n || !open_user_agents(q))
+		return;
+	ua_classify(q->ua, ua.p, ua.n, r);
+	set_attr(fl, A_UA_BROWSER, (struct slice){ r->browser, strlen(r->browser) });
+	if (r->browser[0])
+		set_attr(fl, A_UA_BROWSER_MAJOR,
+			 (struct slice){ r->browser_major, strlen(r->browser_major) });
+	set_attr(fl, A_UA_OS, (struct slice){ r->os, strlen(r->os) });
+	set_attr(fl, A_UA_OS_VERSION, (struct slice){ r->os_version, strlen(r->os_version) });
+}
+
 /* Recognizes a decoded payload and appends its event: 0, or why not. */
 static enum reason parse_payload(struct qsparse *q, const struct origin *o, struct slice p)
 {
@@ -406,6 +459,9 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	}
 	if (!fl.col[F_APP_ID].n)
 		fl.col[F_APP_ID] = context_app_id(fl.col[F_CONTEXT]);
+	struct ua_result agent;
+	if (lo == &user_layout)
+		user_agent(q, &fl, &agent);
 	put_event(q, o, event, &fl);
 	return R_NONE;
 }
@@ -591,6 +647,11 @@ static int parse_fd(struct qsparse *q, int fd, const char *name)
 static const char *on_conf_key(void *tool, const char *key, const char *value)
 {
 	struct qsparse *q = tool;
+	if (!strcmp(key, "ua_regexes")) {
+		free(q->ua_path);
+		q->ua_path = xstrdup(value);
+		return NULL;
+	}
 	int *flag = !strcmp(key, "unknown") ? &q->unknown : !strcmp(key, "quiet") ? &q->quiet : NULL;
 	if (!flag)
 		return conf_unknown_key;
@@ -646,5 +707,8 @@ int main(int argc, char **argv)
 	buf_free(&q.out);
 	buf_free(&q.decoded);
 	buf_free(&q.excerpt);
+	buf_free(&q.agent);
+	ua_close(q.ua);
+	free(q.ua_path);
 	return status;
 }
