@@ -56,7 +56,7 @@ deps:
 
 # Programs the tests build: uap-core's own suites run through ua.c.
 TEST_PROGS = t/uaconf
-t/uaconf: t/uaconf.c ua.o diag.o buf.o
+t/uaconf: t/uaconf.c ua.o tsv.o diag.o buf.o
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $^ $(UA_LIBS)
 
 check: deps

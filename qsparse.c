@@ -48,7 +48,6 @@ enum attr {
 	A_SERVICE, A_LOG_TIME, A_SERVICE_USER, A_COMMAND, A_RESULT, A_PROXY_SESSION_ID,
 	A_SESSION_ID, A_ENGINE_TIME, A_PROCESS_ID, A_EXE_VERSION, A_SERVER_STARTED, A_ENTRY_TYPE,
 	A_REQUEST_ID, A_METHOD, A_HANDLE, A_OBJECT_ID, A_OBJECT_TYPE,
-	A_UA_BROWSER, A_UA_BROWSER_MAJOR, A_UA_OS, A_UA_OS_VERSION,
 	A_PROCESS_MS, A_WORK_MS, A_LOCK_MS, A_VALIDATE_MS, A_TRAVERSE_MS, A_NET_RAM, A_PEAK_RAM,
 	NATTRS
 };
@@ -58,8 +57,7 @@ static const struct slice attr_names[NATTRS] = {
 	{ LIT("result") }, { LIT("proxy_session_id") }, { LIT("session_id") },
 	{ LIT("engine_time") }, { LIT("process_id") }, { LIT("exe_version") },
 	{ LIT("server_started") }, { LIT("entry_type") }, { LIT("request_id") }, { LIT("method") },
-	{ LIT("handle") }, { LIT("object_id") }, { LIT("object_type") }, { LIT("ua_browser") },
-	{ LIT("ua_browser_major") }, { LIT("ua_os") }, { LIT("ua_os_version") }, { LIT("process_ms") },
+	{ LIT("handle") }, { LIT("object_id") }, { LIT("object_type") }, { LIT("process_ms") },
 	{ LIT("work_ms") }, { LIT("lock_ms") }, { LIT("validate_ms") }, { LIT("traverse_ms") },
 	{ LIT("net_ram") }, { LIT("peak_ram") },
 };
@@ -281,6 +279,7 @@ static enum reason split_fields(struct slice p, const struct layout *lo, struct 
 struct fields {
 	struct slice col[NFIELDS], exception, attr[NATTRS];
 	unsigned long attrs;	/* bit 1 << enum attr: set and non-empty */
+	struct slice ua;	/* the ua_* attributes, formatted and escaped already */
 };
 
 /* Appends one event line: time and source as framed, every other column escaped, then the
@@ -299,6 +298,7 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		int k = __builtin_ctzl(a);
 		room += 2 + attr_names[k].n + 4 * fl->attr[k].n;
 	}
+	room += fl->ua.n;
 	buf_reserve(out, room);
 	char *d = out->p + out->n;
 	memcpy(d, o->time.p, o->time.n);
@@ -326,6 +326,8 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		*d++ = '=';
 		d = tsv_escape_to(d, fl->attr[k].p, fl->attr[k].n);
 	}
+	memcpy(d, fl->ua.p, fl->ua.n);
+	d += fl->ua.n;
 	*d++ = '\n';
 	out->n = (size_t)(d - out->p);
 	q->events[event]++;
@@ -371,16 +373,29 @@ static int open_user_agents(struct qsparse *q)
 	return q->ua != NULL;
 }
 
-/* The browser and OS of the text after "UserAgent:" in a user event's message (trimmed,
- * single quotes removed), as attributes; r holds their text until the event is written. */
-static void user_agent(struct qsparse *q, struct fields *fl, struct ua_result *r)
+/* "UserAgent:" in a message: memchr for its rare first letter is cheaper than memmem. */
+static const char *find_agent_mark(struct slice m)
 {
 	static const char mark[] = "UserAgent:";
+	const char *p = m.p, *end = m.p + m.n;
+	while ((size_t)(end - p) >= sizeof mark - 1 && (p = memchr(p, 'U', (size_t)(end - p)))) {
+		if ((size_t)(end - p) >= sizeof mark - 1 && !memcmp(p, mark, sizeof mark - 1))
+			return p + sizeof mark - 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* The browser and OS of the text after "UserAgent:" in a user event's message (trimmed,
+ * single quotes removed), as attributes (their text is ua.c's until the next agent). */
+static void user_agent(struct qsparse *q, struct fields *fl)
+{
 	struct slice m = fl->col[F_MESSAGE];
-	const char *at = memmem(m.p, m.n, mark, sizeof mark - 1);
+	if (q->ua_tried && !q->ua)
+		return;
+	const char *at = find_agent_mark(m);
 	if (!at)
 		return;
-	at += sizeof mark - 1;
 	struct slice ua = trim((struct slice){ at, (size_t)(m.p + m.n - at) });
 	if (memchr(ua.p, '\'', ua.n)) {
 		buf_reset(&q->agent);
@@ -391,13 +406,8 @@ static void user_agent(struct qsparse *q, struct fields *fl, struct ua_result *r
 	}
 	if (!ua.n || !open_user_agents(q))
 		return;
-	ua_classify(q->ua, ua.p, ua.n, r);
-	set_attr(fl, A_UA_BROWSER, (struct slice){ r->browser, strlen(r->browser) });
-	if (r->browser[0])
-		set_attr(fl, A_UA_BROWSER_MAJOR,
-			 (struct slice){ r->browser_major, strlen(r->browser_major) });
-	set_attr(fl, A_UA_OS, (struct slice){ r->os, strlen(r->os) });
-	set_attr(fl, A_UA_OS_VERSION, (struct slice){ r->os_version, strlen(r->os_version) });
+	const struct ua_result *r = ua_classify(q->ua, ua.p, ua.n);
+	fl->ua = (struct slice){ r->attrs, r->attrs_len };
 }
 
 /* Recognizes a decoded payload and appends its event: 0, or why not. */
@@ -437,6 +447,7 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	memset(fl.col, 0, sizeof fl.col);
 	fl.exception = (struct slice){ 0 };
 	fl.attrs = 0;
+	fl.ua = (struct slice){ 0 };
 	if (service)
 		set_attr(&fl, A_SERVICE, (struct slice){ service, strlen(service) });
 	for (size_t i = 0; i < lo->nfields; i++) {
@@ -459,9 +470,8 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	}
 	if (!fl.col[F_APP_ID].n)
 		fl.col[F_APP_ID] = context_app_id(fl.col[F_CONTEXT]);
-	struct ua_result agent;
 	if (lo == &user_layout)
-		user_agent(q, &fl, &agent);
+		user_agent(q, &fl);
 	put_event(q, o, event, &fl);
 	return R_NONE;
 }

@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "diag.h"
+#include "tsv.h"
 #include "ua.h"
 
 /* Longer user agents are matched on their first UA_MAX bytes: real ones are a few hundred. */
@@ -48,6 +49,7 @@ struct ua_db {
 	pcre2_match_context *mc;
 	size_t bad;
 	struct cache_ent cache[UA_CACHE];
+	struct ua_result spare;	/* the answer when the cache cannot take it */
 };
 
 static const char *const ua_keys[NREPL] = {
@@ -301,6 +303,25 @@ static const struct rule *first_match(struct ua_db *db, struct rules *rs, const 
 	return NULL;
 }
 
+/* Each value at most 95 bytes (versions 33), 4 bytes escaped: the four fit res->attrs. */
+static void format_attrs(struct ua_result *res)
+{
+	const char *names[4] = { "ua_browser", "ua_browser_major", "ua_os", "ua_os_version" };
+	const char *values[4] = { res->browser, res->browser[0] ? res->browser_major : "", res->os,
+				  res->os_version };
+	char *d = res->attrs;
+	for (int i = 0; i < 4; i++) {
+		if (!values[i][0])
+			continue;
+		*d++ = '\t';
+		memcpy(d, names[i], strlen(names[i]));
+		d += strlen(names[i]);
+		*d++ = '=';
+		d = tsv_escape_to(d, values[i], strlen(values[i]));
+	}
+	res->attrs_len = (size_t)(d - res->attrs);
+}
+
 static void classify(struct ua_db *db, const char *s, size_t n, struct ua_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -326,41 +347,50 @@ static void classify(struct ua_db *db, const char *s, size_t n, struct ua_result
 	if (res->os[0] && res->os_major[0])
 		snprintf(res->os_version, sizeof res->os_version, "%s%s%s", res->os_major,
 			 res->os_minor[0] ? "." : "", res->os_minor);
+	res->len[0] = (unsigned char)strlen(res->browser);
+	res->len[1] = (unsigned char)strlen(res->browser_major);
+	res->len[2] = (unsigned char)strlen(res->os);
+	res->len[3] = (unsigned char)strlen(res->os_version);
+	format_attrs(res);
 }
 
-/* Eight bytes a step: this runs for every user event, and user agents are ~150 bytes. */
+/* Sixteen bytes a step: this runs for every user event, and user agents are ~150 bytes. A
+ * weak hash costs only a recomputation on a collision: the cache compares the whole agent. */
 static uint64_t hash(const char *s, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, a, b;
+	for (; n >= 16; s += 16, n -= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + 8, 8);
+		h = (h ^ a) * 0xff51afd7ed558ccdULL + b;
+		h ^= h >> 29;
 	}
-	w = 0;
-	memcpy(&w, s, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 29);
+	a = b = 0;
+	memcpy(&a, s, n > 8 ? 8 : n);
+	if (n > 8)
+		memcpy(&b, s + 8, n - 8);
+	h = (h ^ a) * 0xc4ceb9fe1a85ec53ULL + b;
+	return h ^ (h >> 31);
 }
 
-void ua_classify(struct ua_db *db, const char *s, size_t n, struct ua_result *r)
+const struct ua_result *ua_classify(struct ua_db *db, const char *s, size_t n)
 {
 	if (n > UA_MAX)
 		n = UA_MAX;
 	uint64_t h = hash(s, n);
 	struct cache_ent *e = &db->cache[h % UA_CACHE];
-	if (e->ua && e->hash == h && e->n == n && !memcmp(e->ua, s, n)) {
-		*r = e->res;
-		return;
-	}
-	classify(db, s, n, r);
+	if (e->ua && e->hash == h && e->n == n && !memcmp(e->ua, s, n))
+		return &e->res;
 	char *copy = malloc(n ? n : 1);
-	if (!copy)
-		return;		/* not cached: only slower next time */
+	if (!copy) {	/* not cached: only slower next time */
+		classify(db, s, n, &db->spare);
+		return &db->spare;
+	}
 	memcpy(copy, s, n);
 	free(e->ua);
 	e->ua = copy;
 	e->hash = h;
 	e->n = n;
-	e->res = *r;
+	classify(db, s, n, &e->res);
+	return &e->res;
 }

@@ -17,6 +17,14 @@ struct ua_result {
 	char os[96], os_major[16], os_minor[16], os_patch[16];
 	/* ua_os_version of qspipe-events(5): major, or major.minor when the OS has a minor. */
 	char os_version[34];
+	/* strlen of browser, browser_major, os, os_version */
+	unsigned char len[4];
+	/* The known ones as event attributes, ready to append to a line (qspipe-events(5)):
+	 * "\tua_browser=...\tua_browser_major=...\tua_os=...\tua_os_version=...", each value
+	 * escaped, only the non-empty ones, a version only with its family; "" when none. Made
+	 * once per agent, so a writer appends it with one copy. */
+	char attrs[800];
+	size_t attrs_len;
 };
 
 struct ua_db;
@@ -24,8 +32,9 @@ struct ua_db;
  * YAML, no parsers in it). Regexes are compiled when first needed, so opening is cheap. */
 struct ua_db *ua_open(const char *path, char *why, size_t whylen);
 void ua_close(struct ua_db *db);
-/* Classifies the n bytes at s (not NUL-terminated); never fails. */
-void ua_classify(struct ua_db *db, const char *s, size_t n, struct ua_result *r);
+/* Classifies the n bytes at s (not NUL-terminated); never fails. The result is the db's,
+ * valid until the next call (it lives in the cache: no copy on the hot path). */
+const struct ua_result *ua_classify(struct ua_db *db, const char *s, size_t n);
 /* Regexes of the file that PCRE2 did not accept (each is skipped, as if absent). */
 size_t ua_bad_regexes(const struct ua_db *db);
 

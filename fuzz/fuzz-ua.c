@@ -17,15 +17,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		if (!db)
 			abort();	/* scripts/deps installs uap-core */
 	}
-	struct ua_result a, b;
-	ua_classify(db, (const char *)data, n, &a);
+	struct ua_result a = *ua_classify(db, (const char *)data, n);
 	if (!memchr(a.browser, 0, sizeof a.browser) || !memchr(a.os, 0, sizeof a.os) ||
 	    !memchr(a.os_version, 0, sizeof a.os_version))
 		abort();
 	if ((!a.os[0] && a.os_version[0]) || !strcmp(a.browser, "Other") || !strcmp(a.os, "Other"))
 		abort();
-	ua_classify(db, (const char *)data, n, &b);
-	if (memcmp(&a, &b, sizeof a))
+	const struct ua_result *b = ua_classify(db, (const char *)data, n);
+	if (memcmp(&a, b, sizeof a) || a.len[0] != strlen(a.browser) || a.len[3] != strlen(a.os_version))
 		abort();
 	return 0;
 }

@@ -70,9 +70,8 @@ int main(int argc, char **argv)
 			else if (is(k, "major"))
 				text(v, emaj, sizeof emaj);
 		}
-		struct ua_result r;
-		ua_classify(db, ua, strlen(ua), &r);
-		const char *gfam = os ? r.os : r.browser, *gmaj = os ? r.os_major : r.browser_major;
+		const struct ua_result *r = ua_classify(db, ua, strlen(ua));
+		const char *gfam = os ? r->os : r->browser, *gmaj = os ? r->os_major : r->browser_major;
 		if (!*gfam)
 			gfam = "Other";
 		/* "Other" has no version, whatever a regex's groups held */
