@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "glob.h"
 #include "lines.h"
+#include "pseudo.h"
 #include "sig.h"
 #include "tsv.h"
 
@@ -44,6 +45,13 @@ struct rules {
 	int rate_events_set;	/* the file named them: the default is replaced, not added to */
 	double dedup_seconds, rate_seconds;
 	unsigned long max_keys;
+	/* pseudonymize: the columns (bit 1 << column) and attributes whose values go out as
+	 * keyed pseudonyms, under the key of pseudonym_key_file */
+	unsigned pseudo_cols;
+	char (*pseudo_attr)[TSV_ATTR_NAME_MAX + 1];
+	size_t npseudo_attr;
+	char *pseudo_key_file;
+	struct pseudo *pseudo;
 	char why[160];		/* the reason for the last complaint */
 };
 
@@ -75,6 +83,7 @@ struct keytab {
 
 struct counters {
 	unsigned long read, passed, user, event, host, app, task, attr, dedup, ratelimit, malformed;
+	unsigned long pseudonym;	/* dropped: a pseudonym could not be made */
 };
 
 /* The event being routed: its columns and attributes, which of them hold escapes (bit 1 <<
@@ -91,7 +100,7 @@ struct route {
 	struct flags flags;
 	struct keytab keys;
 	struct counters count;
-	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong;
+	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong, rl_pseudo;
 	struct buf out, subject;
 	struct lines lr;
 };
@@ -170,6 +179,39 @@ static const char *add_attr_pattern(void *ctx, const char *word, size_t n)
 	return NULL;
 }
 
+/* A column or attribute to pseudonymize: not time or event, which the format needs. */
+static const char *add_pseudo_name(void *ctx, const char *word, size_t n)
+{
+	struct rules *r = ctx;
+	int col = tsv_field_index(word, n);
+	if (col == F_TIME || col == F_EVENT) {
+		snprintf(r->why, sizeof r->why, "'%.*s' cannot be pseudonymized (the format needs it)",
+			 (int)n, word);
+		return r->why;
+	}
+	if (col >= 0) {
+		r->pseudo_cols |= 1u << col;
+		return NULL;
+	}
+	char attr[TSV_ATTR_NAME_MAX + 2];
+	if (n > TSV_ATTR_NAME_MAX || (memcpy(attr, word, n), attr[n] = '=',
+				      tsv_check_attrs(attr, n + 1))) {
+		snprintf(r->why, sizeof r->why, "'%.*s': neither a column nor an attribute name",
+			 (int)(n > 60 ? 60 : n), word);
+		return r->why;
+	}
+	for (size_t i = 0; i < r->npseudo_attr; i++)
+		if (strlen(r->pseudo_attr[i]) == n && !memcmp(r->pseudo_attr[i], word, n))
+			return NULL;
+	void *a = realloc(r->pseudo_attr, (r->npseudo_attr + 1) * sizeof *r->pseudo_attr);
+	if (!a)
+		die(1, "pseudonymize: out of memory");
+	r->pseudo_attr = a;
+	memcpy(r->pseudo_attr[r->npseudo_attr], word, n);
+	r->pseudo_attr[r->npseudo_attr++][n] = 0;
+	return NULL;
+}
+
 static const char *seconds(const char *value, double *out)
 {
 	return conf_seconds(value, MAX_WINDOW, out) ? "not a number of seconds from 0 to 31536000"
@@ -203,6 +245,13 @@ static const char *on_key(void *tool, const char *key, const char *value)
 		return seconds(value, &r->dedup_seconds);
 	if (!strcmp(key, "rate_limit_seconds"))
 		return seconds(value, &r->rate_seconds);
+	if (!strcmp(key, "pseudonymize"))
+		return conf_words(value, add_pseudo_name, r);
+	if (!strcmp(key, "pseudonym_key_file")) {
+		free(r->pseudo_key_file);
+		r->pseudo_key_file = xstrdup(value);
+		return NULL;
+	}
 	if (!strcmp(key, "max_keys"))
 		return conf_ulong(value, 1, MAX_KEYS, &r->max_keys) ?
 			"not a whole number from 1 to 50000000" : NULL;
@@ -218,6 +267,36 @@ static void rules_free(struct rules *r)
 	for (size_t i = 0; i < r->nattr; i++)
 		glob_list_free(&r->attr[i].values);
 	free(r->attr);
+	free(r->pseudo_attr);
+	free(r->pseudo_key_file);
+	pseudo_free(r->pseudo);
+}
+
+/* The key for pseudonymize: the first line of pseudonym_key_file (warned about when others may
+ * read it). 0, or -1 after saying why. */
+static int pseudo_load(struct rules *r)
+{
+	if (!r->pseudo_cols && !r->npseudo_attr)
+		return 0;
+	if (!r->pseudo_key_file) {
+		warnx("pseudonymize needs pseudonym_key_file (the key: e.g. openssl rand -hex 32)");
+		return -1;
+	}
+	struct buf key = { 0 };
+	char why[128];
+	if (conf_read_secret(r->pseudo_key_file, &key) < 0) {
+		warnsys("pseudonym_key_file %s", r->pseudo_key_file);
+		buf_free(&key);
+		return -1;
+	}
+	r->pseudo = pseudo_new(key.p, key.n, why, sizeof why);
+	memset(key.p, 0, key.cap);	/* no copy of the key lingers in freed memory */
+	buf_free(&key);
+	if (!r->pseudo) {
+		warnx("pseudonym_key_file %s: %s", r->pseudo_key_file, why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Flags add to the file's lists and replace its numbers. NULL, or what is wrong. */
@@ -256,6 +335,10 @@ static int rules_load(struct rules *r, const struct flags *fl)
 	const char *why = apply_flags(r, fl);
 	if (why) {
 		warnx("command line: %s", why);
+		rules_free(r);
+		return -1;
+	}
+	if (pseudo_load(r) < 0) {
 		rules_free(r);
 		return -1;
 	}
@@ -591,9 +674,115 @@ static unsigned long *held_back(struct route *rt, const struct current *cur, uin
 	return NULL;
 }
 
+/* Appends the pseudonym of an escaped value (empty stays empty: not known is not a name).
+ * 0, or -1 when libcrypto failed. */
+static int put_pseudonym(struct route *rt, struct slice v)
+{
+	if (!v.n)
+		return 0;
+	const char *s = v.p;
+	size_t n = v.n;
+	if (memchr(v.p, '\\', v.n)) {	/* the name itself, not one of its escaped forms */
+		buf_reset(&rt->subject);
+		if (tsv_unescape(&rt->subject, v.p, v.n, NULL) == 0)
+			s = rt->subject.p, n = rt->subject.n;
+	}
+	char out[PSEUDO_LEN + 1];
+	if (pseudo_make(rt->rules.pseudo, s, n, out) < 0)
+		return -1;
+	buf_add(&rt->out, out, PSEUDO_LEN);
+	return 0;
+}
+
+static int pseudo_attr(const struct rules *r, struct slice name)
+{
+	for (size_t i = 0; i < r->npseudo_attr; i++)
+		if (strlen(r->pseudo_attr[i]) == name.n && !memcmp(r->pseudo_attr[i], name.p, name.n))
+			return 1;
+	return 0;
+}
+
+/* The message with every DIR\id of the event's user replaced by its pseudonyms, when both
+ * user_dir and user_id are pseudonymized: Sense writes "Start session for user LAB\alice". */
+static int put_message(struct route *rt, const struct event *ev)
+{
+	struct slice m = ev->f[F_MESSAGE], dir = ev->f[F_USER_DIR], id = ev->f[F_USER_ID];
+	unsigned both = 1u << F_USER_DIR | 1u << F_USER_ID;
+	if ((rt->rules.pseudo_cols & both) != both || !dir.n || !id.n) {
+		buf_add(&rt->out, m.p, m.n);
+		return 0;
+	}
+	const char *p = m.p, *end = m.p + m.n;
+	while (p < end) {
+		const char *d = memmem(p, (size_t)(end - p), dir.p, dir.n);
+		const char *after = d ? d + dir.n : NULL;
+		if (!d || (size_t)(end - after) < 2 + id.n || memcmp(after, "\\\\", 2) ||
+		    memcmp(after + 2, id.p, id.n)) {
+			const char *upto = d ? d + 1 : end;
+			buf_add(&rt->out, p, (size_t)(upto - p));
+			p = upto;
+			continue;
+		}
+		buf_add(&rt->out, p, (size_t)(d - p));
+		if (put_pseudonym(rt, dir) < 0)
+			return -1;
+		buf_adds(&rt->out, "\\\\");
+		if (put_pseudonym(rt, id) < 0)
+			return -1;
+		p = after + 2 + id.n;
+	}
+	return 0;
+}
+
+/* The line with the named columns and attributes as pseudonyms. 0, or -1 (nothing written)
+ * when libcrypto failed: a clear name never goes out in place of its pseudonym. */
+static int write_pseudonymized(struct route *rt, const struct event *ev, uint32_t suppressed)
+{
+	size_t start = rt->out.n;
+	const struct rules *r = &rt->rules;
+	int bad = 0;
+	for (int i = 0; i < NFIELDS && !bad; i++) {
+		if (i)
+			buf_addc(&rt->out, '\t');
+		if (r->pseudo_cols & 1u << i)
+			bad = put_pseudonym(rt, ev->f[i]);
+		else if (i == F_MESSAGE)
+			bad = put_message(rt, ev);
+		else
+			buf_add(&rt->out, ev->f[i].p, ev->f[i].n);
+		if (i == F_MESSAGE && suppressed)
+			buf_printf(&rt->out, "%s[+%u suppressed]", ev->f[i].n ? " " : "", suppressed);
+	}
+	struct slice rest = ev->attrs, name, value;
+	while (!bad && tsv_attr_next(&rest, &name, &value)) {
+		buf_addc(&rt->out, '\t');
+		buf_add(&rt->out, name.p, name.n);
+		buf_addc(&rt->out, '=');
+		if (pseudo_attr(r, name))
+			bad = put_pseudonym(rt, value);
+		else
+			buf_add(&rt->out, value.p, value.n);
+	}
+	if (bad) {
+		rt->out.n = start;
+		return -1;
+	}
+	buf_addc(&rt->out, '\n');
+	return 0;
+}
+
 static void write_event(struct route *rt, const char *line, size_t n, const struct event *ev,
 			uint32_t suppressed)
 {
+	if (ev && rt->rules.pseudo) {
+		if (write_pseudonymized(rt, ev, suppressed) < 0) {
+			rt->count.passed--;
+			rt->count.pseudonym++;
+			if (ratelimit_allow(&rt->rl_pseudo, 1, "pseudonym failures"))
+				warnx("an event dropped: its pseudonyms could not be made (out of memory?)");
+		}
+		return;
+	}
 	if (!suppressed) {
 		buf_add(&rt->out, line, n);
 		buf_addc(&rt->out, '\n');
@@ -646,6 +835,9 @@ static void print_counters(struct route *rt)
 	      "attr %lu dedup %lu ratelimit %lu malformed %lu",
 	      c->read, c->passed, c->user, c->event, c->host, c->app, c->task, c->attr, c->dedup,
 	      c->ratelimit, c->malformed);
+	if (rt->rules.pseudo)
+		warnx("pseudonymized %lu events, dropped %lu whose pseudonyms could not be made",
+		      c->passed, c->pseudonym);
 }
 
 /* New rules from the file; the old ones stay when it is wrong. The windows survive unless the
