@@ -42,9 +42,9 @@ FORCE:
 
 udpcat: udpcat.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
-qsparse: qsparse.o ua.o $(COMMON)
+qsparse: qsparse.o ua.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
-qsroute: qsroute.o glob.o pseudo.o $(COMMON)
+qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)

@@ -13,11 +13,12 @@
 #include "conf.h"
 #include "diag.h"
 #include "lines.h"
+#include "metrics.h"
 #include "sig.h"
 #include "tsv.h"
 #include "ua.h"
 
-static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
+static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [-M FILE] [FILE...]";
 
 /* A format whose COMMAND field names the event, instead of an enum event_kind. */
 #define E_BY_COMMAND (-1)
@@ -179,6 +180,7 @@ struct qsparse {
 	const char *file;		/* NULL for stdin */
 	unsigned long lines, events[TSV_NEVENTS], rejected[NREASONS];
 	struct ratelimit limits[NREASONS];
+	struct metrics metrics;
 };
 
 static inline struct slice trim(struct slice s)
@@ -576,11 +578,49 @@ static void parse_line(struct qsparse *q, const char *line, size_t len, int over
 }
 
 /* Output goes once per input batch: before lines reads (and maybe waits for) more. */
+/* A reason's name as a label value: "unknown_prefix". */
+static void reason_label(struct buf *l, const char *name)
+{
+	char v[32];
+	size_t n = 0;
+	for (; *name && n < sizeof v; name++)
+		v[n++] = *name == ' ' ? '_' : *name;
+	metrics_label(l, "reason", v, n);
+}
+
+static void write_metrics(struct qsparse *q, double now)
+{
+	struct metrics *m = &q->metrics;
+	struct buf l = { 0 };
+	metrics_begin(m);
+	metrics_sample(m, "lines", 1, "Lines read (framed or bare payloads).", NULL, (double)q->lines);
+	for (int e = 0; e < TSV_NEVENTS; e++) {
+		buf_reset(&l);
+		metrics_label(&l, "event", tsv_event_names[e].p, tsv_event_names[e].n);
+		metrics_sample(m, "events", 1, "Events written, by event name.", buf_str(&l),
+			       (double)q->events[e]);
+	}
+	for (int r = R_NONE + 1; r < NREASONS; r++) {
+		buf_reset(&l);
+		reason_label(&l, reasons[r].name);
+		metrics_sample(m, "rejected", 1, "Lines rejected, by reason.", buf_str(&l),
+			       (double)q->rejected[r]);
+	}
+	buf_free(&l);
+	metrics_write(m, now);
+}
+
+/* Before every read that may block: the batch's output, and the metrics when due. */
 static void flush_out(void *ctx)
 {
 	struct qsparse *q = ctx;
 	if (buf_write_fd(&q->out, 1) < 0)
 		diesys(1, "write stdout");
+	if (q->metrics.path) {
+		double now = now_mono();
+		if (metrics_due(&q->metrics, now))
+			write_metrics(q, now);
+	}
 }
 
 /* Appends "NAME N" for a non-zero count, the first of a list after " (", the others after ", ". */
@@ -657,6 +697,9 @@ static int parse_fd(struct qsparse *q, int fd, const char *name)
 static const char *on_conf_key(void *tool, const char *key, const char *value)
 {
 	struct qsparse *q = tool;
+	const char *why = metrics_conf_key(&q->metrics, key, value);
+	if (why != conf_unknown_key)
+		return why;
 	if (!strcmp(key, "ua_regexes")) {
 		free(q->ua_path);
 		q->ua_path = xstrdup(value);
@@ -671,25 +714,31 @@ static const char *on_conf_key(void *tool, const char *key, const char *value)
 int main(int argc, char **argv)
 {
 	struct qsparse q = { 0 };
-	const char *conf = NULL;
+	const char *conf = NULL, *metrics_file = NULL;
 	int header = 0, unknown = 0, quiet = 0, opt, status = 0;
 
 	diag_init("qsparse");
 	diag_std_flags(argc, argv, usage);
-	while ((opt = getopt(argc, argv, "Huqc:")) != -1) {
+	while ((opt = getopt(argc, argv, "Huqc:M:")) != -1) {
 		switch (opt) {
 		case 'H': header = 1; break;
 		case 'u': unknown = 1; break;
 		case 'q': quiet = 1; break;
 		case 'c': conf = optarg; break;
+		case 'M': metrics_file = optarg; break;
 		default: diag_usage(usage);
 		}
 	}
+	metrics_init(&q.metrics, "qsparse");
 	if (conf_load(conf_path(conf), "qsparse", on_conf_key, &q) < 0)
 		exit(2);
+	if (metrics_file)
+		metrics_set_path(&q.metrics, metrics_file);
 	q.unknown |= unknown;
 	q.quiet |= quiet;
 	sig_setup();
+	if (q.metrics.path)
+		sig_every(q.metrics.interval);
 
 	if (header) {
 		tsv_header(&q.out);
@@ -714,6 +763,9 @@ int main(int argc, char **argv)
 	}
 	flush_out(&q);
 	summary(&q);
+	if (q.metrics.path)
+		write_metrics(&q, now_mono());
+	metrics_free(&q.metrics);
 	buf_free(&q.out);
 	buf_free(&q.decoded);
 	buf_free(&q.excerpt);

@@ -15,12 +15,13 @@
 #include "diag.h"
 #include "glob.h"
 #include "lines.h"
+#include "metrics.h"
 #include "pseudo.h"
 #include "sig.h"
 #include "tsv.h"
 
 static const char usage[] =
-	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
+	"qsroute [-c FILE] [-M FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
 	"[-D SECONDS] [-L SECONDS]";
 
 #define USER_EVENTS 0x00fu
@@ -52,12 +53,13 @@ struct rules {
 	size_t npseudo_attr;
 	char *pseudo_key_file;
 	struct pseudo *pseudo;
+	struct metrics metrics;	/* metrics = FILE, metrics_interval */
 	char why[160];		/* the reason for the last complaint */
 };
 
 /* The command line, applied again after every reload. */
 struct flags {
-	const char *conf;
+	const char *conf, *metrics;
 	char **users, **excluded, **included, **attrs;
 	size_t nusers, nexcluded, nincluded, nattrs;
 	double dedup_seconds, rate_seconds;
@@ -221,6 +223,9 @@ static const char *seconds(const char *value, double *out)
 static const char *on_key(void *tool, const char *key, const char *value)
 {
 	struct rules *r = tool;
+	const char *why = metrics_conf_key(&r->metrics, key, value);
+	if (why != conf_unknown_key)
+		return why;
 	if (!strcmp(key, "exclude_user"))
 		return add_patterns(r, &r->user, value);
 	if (!strcmp(key, "exclude_host"))
@@ -270,6 +275,7 @@ static void rules_free(struct rules *r)
 	free(r->pseudo_attr);
 	free(r->pseudo_key_file);
 	pseudo_free(r->pseudo);
+	metrics_free(&r->metrics);
 }
 
 /* The key for pseudonymize: the first line of pseudonym_key_file (warned about when others may
@@ -317,6 +323,8 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 	for (size_t i = 0; i < fl->nattrs; i++)
 		if (add_attr_pattern(r, fl->attrs[i], strlen(fl->attrs[i])))
 			return r->why;
+	if (fl->metrics)
+		metrics_set_path(&r->metrics, fl->metrics);
 	if (fl->dedup_set)
 		r->dedup_seconds = fl->dedup_seconds;
 	if (fl->rate_set)
@@ -328,6 +336,7 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 static int rules_load(struct rules *r, const struct flags *fl)
 {
 	*r = (struct rules){ .rate_events = TASK_EVENTS, .dedup_seconds = 600, .max_keys = 100000 };
+	metrics_init(&r->metrics, "qsroute");
 	if (conf_load(conf_path(fl->conf), "qsroute", on_key, r) < 0) {
 		rules_free(r);
 		return -1;
@@ -498,11 +507,42 @@ static double event_time(const struct event *ev)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void write_metrics(struct route *rt, double now)
+{
+	struct metrics *m = &rt->rules.metrics;
+	const struct counters *c = &rt->count;
+	const struct { const char *reason; unsigned long n; } dropped[] = {
+		{ "user", c->user }, { "event", c->event }, { "host", c->host }, { "app", c->app },
+		{ "task", c->task }, { "attr", c->attr }, { "dedup", c->dedup },
+		{ "ratelimit", c->ratelimit }, { "malformed", c->malformed },
+		{ "pseudonym", c->pseudonym },
+	};
+	struct buf l = { 0 };
+	metrics_begin(m);
+	metrics_sample(m, "read", 1, "Lines read.", NULL, (double)c->read);
+	metrics_sample(m, "passed", 1, "Events written on.", NULL, (double)c->passed);
+	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++) {
+		buf_reset(&l);
+		metrics_label(&l, "reason", dropped[i].reason, strlen(dropped[i].reason));
+		metrics_sample(m, "dropped", 1, "Events dropped, by the rule or reason.", buf_str(&l),
+			       (double)dropped[i].n);
+	}
+	metrics_sample(m, "keys", 0, "Keys the windows remember now.", NULL, (double)rt->keys.used);
+	buf_free(&l);
+	metrics_write(m, now);
+}
+
+/* Before every read that may block: the batch's output, and the metrics when due. */
 static void flush_out(void *ctx)
 {
 	struct route *rt = ctx;
 	if (buf_write_fd(&rt->out, 1) < 0)
 		diesys(1, "write stdout");
+	if (rt->rules.metrics.path) {
+		double now = now_mono();
+		if (metrics_due(&rt->rules.metrics, now))
+			write_metrics(rt, now);
+	}
 }
 
 static void report(struct route *rt, struct ratelimit *rl, const char *what, const char *reason,
@@ -862,6 +902,8 @@ static void reload(struct route *rt)
 	}
 	rules_free(&rt->rules);
 	rt->rules = fresh;
+	if (rt->rules.metrics.path)
+		sig_every(rt->rules.metrics.interval);
 	warnx("reload: rules from %s", path ? path : "the command line only");
 }
 
@@ -882,9 +924,10 @@ static void parse_flags(struct flags *fl, int argc, char **argv)
 	fl->attrs = calloc((size_t)argc, sizeof *fl->attrs);
 	if (!fl->users || !fl->excluded || !fl->included || !fl->attrs)
 		die(1, "parsing flags: out of memory");
-	while ((c = getopt(argc, argv, "c:x:X:i:A:D:L:")) != -1) {
+	while ((c = getopt(argc, argv, "c:M:x:X:i:A:D:L:")) != -1) {
 		switch (c) {
 		case 'c': fl->conf = optarg; break;
+		case 'M': fl->metrics = optarg; break;
 		case 'x': fl->users[fl->nusers++] = optarg; break;
 		case 'X': fl->excluded[fl->nexcluded++] = optarg; break;
 		case 'i': fl->included[fl->nincluded++] = optarg; break;
@@ -909,6 +952,8 @@ int main(int argc, char **argv)
 	if (keytab_init(&rt.keys, rt.rules.max_keys) < 0)
 		exit(1);
 	sig_setup();
+	if (rt.rules.metrics.path)
+		sig_every(rt.rules.metrics.interval);
 	lines_init(&rt.lr, 0, flush_out, &rt);
 	for (;;) {
 		char *line;
@@ -934,6 +979,8 @@ int main(int argc, char **argv)
 	}
 	flush_out(&rt);
 	print_counters(&rt);
+	if (rt.rules.metrics.path)
+		write_metrics(&rt, now_mono());
 	lines_free(&rt.lr);
 	keytab_free(&rt.keys);
 	rules_free(&rt.rules);
