@@ -18,7 +18,9 @@ endif
 PKG_CONFIG ?= pkg-config
 pkg = $(shell $(PKG_CONFIG) $(1) $(2) 2>/dev/null)
 INIH_LIBS = $(call pkg,--libs,inih)
-CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
+CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap libpcre2-8 yaml-0.1 libcrypto)
+UA_LIBS = $(call pkg,--libs,libpcre2-8 yaml-0.1)
+CRYPTO_LIBS = $(call pkg,--libs,libcrypto)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
@@ -40,10 +42,10 @@ FORCE:
 
 udpcat: udpcat.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
-qsparse: qsparse.o $(COMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
-qsroute: qsroute.o glob.o $(COMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+qsparse: qsparse.o ua.o metrics.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
+qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
 qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
@@ -52,8 +54,13 @@ qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
 deps:
 	scripts/deps build test
 
+# Programs the tests build: uap-core's own suites run through ua.c.
+TEST_PROGS = t/uaconf
+t/uaconf: t/uaconf.c ua.o tsv.o diag.o buf.o
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $^ $(UA_LIBS)
+
 check: deps
-	$(MAKE) all
+	$(MAKE) all $(TEST_PROGS)
 	prove $(PROVE_FLAGS) t/
 
 # The whole pipeline on this machine with etc/qspipe.ini, and a private MQTT broker when none
@@ -82,7 +89,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) bench/mqttcount *.o .build-flags
+	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount *.o .build-flags
 	rm -rf fuzz/bin fuzz/out
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
@@ -96,7 +103,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -106,8 +113,10 @@ fuzz/bin/%: fuzz/fuzz-%.c $(FUZZ_COMMON) *.h fuzz/*.h
 	@mkdir -p fuzz/bin
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS) -o $@ $< $(FUZZ_EXTRA) $(FUZZ_COMMON) $(INIH_LIBS)
 
-fuzz/bin/parse: qsparse.c lines.c sig.c
-fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
+fuzz/bin/parse: qsparse.c lines.c sig.c ua.c
+fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c ua.c $(UA_LIBS)
+fuzz/bin/ua: ua.c
+fuzz/bin/ua: FUZZ_EXTRA = ua.c $(UA_LIBS)
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/slack: slack.c sink.c lines.c sig.c

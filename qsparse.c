@@ -13,10 +13,12 @@
 #include "conf.h"
 #include "diag.h"
 #include "lines.h"
+#include "metrics.h"
 #include "sig.h"
 #include "tsv.h"
+#include "ua.h"
 
-static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
+static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [-M FILE] [FILE...]";
 
 /* A format whose COMMAND field names the event, instead of an enum event_kind. */
 #define E_BY_COMMAND (-1)
@@ -166,6 +168,10 @@ struct origin {
 
 struct qsparse {
 	int unknown, quiet;
+	char *ua_path;			/* ua_regexes: NULL for uap-core's, "none" for none */
+	struct ua_db *ua;		/* NULL: user agents are not named */
+	int ua_tried;			/* the regexes are read at the first user agent */
+	struct buf agent;		/* a user agent without its quotes */
 	struct buf out;			/* the events of the current input batch */
 	struct buf decoded;		/* a payload with escapes, decoded */
 	struct buf excerpt;		/* a diagnostic's quote of the input */
@@ -174,6 +180,7 @@ struct qsparse {
 	const char *file;		/* NULL for stdin */
 	unsigned long lines, events[TSV_NEVENTS], rejected[NREASONS];
 	struct ratelimit limits[NREASONS];
+	struct metrics metrics;
 };
 
 static inline struct slice trim(struct slice s)
@@ -274,6 +281,7 @@ static enum reason split_fields(struct slice p, const struct layout *lo, struct 
 struct fields {
 	struct slice col[NFIELDS], exception, attr[NATTRS];
 	unsigned long attrs;	/* bit 1 << enum attr: set and non-empty */
+	struct slice ua;	/* the ua_* attributes, formatted and escaped already */
 };
 
 /* Appends one event line: time and source as framed, every other column escaped, then the
@@ -292,6 +300,7 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		int k = __builtin_ctzl(a);
 		room += 2 + attr_names[k].n + 4 * fl->attr[k].n;
 	}
+	room += fl->ua.n;
 	buf_reserve(out, room);
 	char *d = out->p + out->n;
 	memcpy(d, o->time.p, o->time.n);
@@ -319,6 +328,8 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		*d++ = '=';
 		d = tsv_escape_to(d, fl->attr[k].p, fl->attr[k].n);
 	}
+	memcpy(d, fl->ua.p, fl->ua.n);
+	d += fl->ua.n;
 	*d++ = '\n';
 	out->n = (size_t)(d - out->p);
 	q->events[event]++;
@@ -345,6 +356,60 @@ static void split_user(struct slice user, struct slice *col)
 	}
 	col[F_USER_DIR] = (struct slice){ user.p, (size_t)(bs - user.p) };
 	col[F_USER_ID] = (struct slice){ bs + 1, user.n - (size_t)(bs - user.p) - 1 };
+}
+
+/* Reads the regexes at the first user agent, so that a start costs nothing (tests and replays
+ * start qsparse often). Without them, user events go out all the same, without ua_*
+ * attributes: said once. 1 when they are there. */
+static int open_user_agents(struct qsparse *q)
+{
+	if (q->ua_tried)
+		return q->ua != NULL;
+	q->ua_tried = 1;
+	const char *path = q->ua_path && *q->ua_path ? q->ua_path : UA_REGEXES_DEFAULT;
+	if (!strcmp(path, "none"))
+		return 0;
+	char why[512];
+	if (!(q->ua = ua_open(path, why, sizeof why)))
+		warnx("user agents are not named (no ua_* attributes): %s", why);
+	return q->ua != NULL;
+}
+
+/* "UserAgent:" in a message: memchr for its rare first letter is cheaper than memmem. */
+static const char *find_agent_mark(struct slice m)
+{
+	static const char mark[] = "UserAgent:";
+	const char *p = m.p, *end = m.p + m.n;
+	while ((size_t)(end - p) >= sizeof mark - 1 && (p = memchr(p, 'U', (size_t)(end - p)))) {
+		if ((size_t)(end - p) >= sizeof mark - 1 && !memcmp(p, mark, sizeof mark - 1))
+			return p + sizeof mark - 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* The browser and OS of the text after "UserAgent:" in a user event's message (trimmed,
+ * single quotes removed), as attributes (their text is ua.c's until the next agent). */
+static void user_agent(struct qsparse *q, struct fields *fl)
+{
+	struct slice m = fl->col[F_MESSAGE];
+	if (q->ua_tried && !q->ua)
+		return;
+	const char *at = find_agent_mark(m);
+	if (!at)
+		return;
+	struct slice ua = trim((struct slice){ at, (size_t)(m.p + m.n - at) });
+	if (memchr(ua.p, '\'', ua.n)) {
+		buf_reset(&q->agent);
+		for (size_t i = 0; i < ua.n; i++)
+			if (ua.p[i] != '\'')
+				buf_addc(&q->agent, ua.p[i]);
+		ua = trim((struct slice){ q->agent.p, q->agent.n });
+	}
+	if (!ua.n || !open_user_agents(q))
+		return;
+	const struct ua_result *r = ua_classify(q->ua, ua.p, ua.n);
+	fl->ua = (struct slice){ r->attrs, r->attrs_len };
 }
 
 /* Recognizes a decoded payload and appends its event: 0, or why not. */
@@ -384,6 +449,7 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	memset(fl.col, 0, sizeof fl.col);
 	fl.exception = (struct slice){ 0 };
 	fl.attrs = 0;
+	fl.ua = (struct slice){ 0 };
 	if (service)
 		set_attr(&fl, A_SERVICE, (struct slice){ service, strlen(service) });
 	for (size_t i = 0; i < lo->nfields; i++) {
@@ -406,6 +472,8 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	}
 	if (!fl.col[F_APP_ID].n)
 		fl.col[F_APP_ID] = context_app_id(fl.col[F_CONTEXT]);
+	if (lo == &user_layout)
+		user_agent(q, &fl);
 	put_event(q, o, event, &fl);
 	return R_NONE;
 }
@@ -510,11 +578,49 @@ static void parse_line(struct qsparse *q, const char *line, size_t len, int over
 }
 
 /* Output goes once per input batch: before lines reads (and maybe waits for) more. */
+/* A reason's name as a label value: "unknown_prefix". */
+static void reason_label(struct buf *l, const char *name)
+{
+	char v[32];
+	size_t n = 0;
+	for (; *name && n < sizeof v; name++)
+		v[n++] = *name == ' ' ? '_' : *name;
+	metrics_label(l, "reason", v, n);
+}
+
+static void write_metrics(struct qsparse *q, double now)
+{
+	struct metrics *m = &q->metrics;
+	struct buf l = { 0 };
+	metrics_begin(m);
+	metrics_sample(m, "lines", 1, "Lines read (framed or bare payloads).", NULL, (double)q->lines);
+	for (int e = 0; e < TSV_NEVENTS; e++) {
+		buf_reset(&l);
+		metrics_label(&l, "event", tsv_event_names[e].p, tsv_event_names[e].n);
+		metrics_sample(m, "events", 1, "Events written, by event name.", buf_str(&l),
+			       (double)q->events[e]);
+	}
+	for (int r = R_NONE + 1; r < NREASONS; r++) {
+		buf_reset(&l);
+		reason_label(&l, reasons[r].name);
+		metrics_sample(m, "rejected", 1, "Lines rejected, by reason.", buf_str(&l),
+			       (double)q->rejected[r]);
+	}
+	buf_free(&l);
+	metrics_write(m, now);
+}
+
+/* Before every read that may block: the batch's output, and the metrics when due. */
 static void flush_out(void *ctx)
 {
 	struct qsparse *q = ctx;
 	if (buf_write_fd(&q->out, 1) < 0)
 		diesys(1, "write stdout");
+	if (q->metrics.path) {
+		double now = now_mono();
+		if (metrics_due(&q->metrics, now))
+			write_metrics(q, now);
+	}
 }
 
 /* Appends "NAME N" for a non-zero count, the first of a list after " (", the others after ", ". */
@@ -591,6 +697,14 @@ static int parse_fd(struct qsparse *q, int fd, const char *name)
 static const char *on_conf_key(void *tool, const char *key, const char *value)
 {
 	struct qsparse *q = tool;
+	const char *why = metrics_conf_key(&q->metrics, key, value);
+	if (why != conf_unknown_key)
+		return why;
+	if (!strcmp(key, "ua_regexes")) {
+		free(q->ua_path);
+		q->ua_path = xstrdup(value);
+		return NULL;
+	}
 	int *flag = !strcmp(key, "unknown") ? &q->unknown : !strcmp(key, "quiet") ? &q->quiet : NULL;
 	if (!flag)
 		return conf_unknown_key;
@@ -600,25 +714,31 @@ static const char *on_conf_key(void *tool, const char *key, const char *value)
 int main(int argc, char **argv)
 {
 	struct qsparse q = { 0 };
-	const char *conf = NULL;
+	const char *conf = NULL, *metrics_file = NULL;
 	int header = 0, unknown = 0, quiet = 0, opt, status = 0;
 
 	diag_init("qsparse");
 	diag_std_flags(argc, argv, usage);
-	while ((opt = getopt(argc, argv, "Huqc:")) != -1) {
+	while ((opt = getopt(argc, argv, "Huqc:M:")) != -1) {
 		switch (opt) {
 		case 'H': header = 1; break;
 		case 'u': unknown = 1; break;
 		case 'q': quiet = 1; break;
 		case 'c': conf = optarg; break;
+		case 'M': metrics_file = optarg; break;
 		default: diag_usage(usage);
 		}
 	}
+	metrics_init(&q.metrics, "qsparse");
 	if (conf_load(conf_path(conf), "qsparse", on_conf_key, &q) < 0)
 		exit(2);
+	if (metrics_file)
+		metrics_set_path(&q.metrics, metrics_file);
 	q.unknown |= unknown;
 	q.quiet |= quiet;
 	sig_setup();
+	if (q.metrics.path)
+		sig_every(q.metrics.interval);
 
 	if (header) {
 		tsv_header(&q.out);
@@ -643,8 +763,14 @@ int main(int argc, char **argv)
 	}
 	flush_out(&q);
 	summary(&q);
+	if (q.metrics.path)
+		write_metrics(&q, now_mono());
+	metrics_free(&q.metrics);
 	buf_free(&q.out);
 	buf_free(&q.decoded);
 	buf_free(&q.excerpt);
+	buf_free(&q.agent);
+	ua_close(q.ua);
+	free(q.ua_path);
 	return status;
 }

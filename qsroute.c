@@ -15,11 +15,13 @@
 #include "diag.h"
 #include "glob.h"
 #include "lines.h"
+#include "metrics.h"
+#include "pseudo.h"
 #include "sig.h"
 #include "tsv.h"
 
 static const char usage[] =
-	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
+	"qsroute [-c FILE] [-M FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
 	"[-D SECONDS] [-L SECONDS]";
 
 #define USER_EVENTS 0x00fu
@@ -44,12 +46,20 @@ struct rules {
 	int rate_events_set;	/* the file named them: the default is replaced, not added to */
 	double dedup_seconds, rate_seconds;
 	unsigned long max_keys;
+	/* pseudonymize: the columns (bit 1 << column) and attributes whose values go out as
+	 * keyed pseudonyms, under the key of pseudonym_key_file */
+	unsigned pseudo_cols;
+	char (*pseudo_attr)[TSV_ATTR_NAME_MAX + 1];
+	size_t npseudo_attr;
+	char *pseudo_key_file;
+	struct pseudo *pseudo;
+	struct metrics metrics;	/* metrics = FILE, metrics_interval */
 	char why[160];		/* the reason for the last complaint */
 };
 
 /* The command line, applied again after every reload. */
 struct flags {
-	const char *conf;
+	const char *conf, *metrics;
 	char **users, **excluded, **included, **attrs;
 	size_t nusers, nexcluded, nincluded, nattrs;
 	double dedup_seconds, rate_seconds;
@@ -75,6 +85,7 @@ struct keytab {
 
 struct counters {
 	unsigned long read, passed, user, event, host, app, task, attr, dedup, ratelimit, malformed;
+	unsigned long pseudonym;	/* dropped: a pseudonym could not be made */
 };
 
 /* The event being routed: its columns and attributes, which of them hold escapes (bit 1 <<
@@ -91,7 +102,7 @@ struct route {
 	struct flags flags;
 	struct keytab keys;
 	struct counters count;
-	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong;
+	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong, rl_pseudo;
 	struct buf out, subject;
 	struct lines lr;
 };
@@ -170,6 +181,39 @@ static const char *add_attr_pattern(void *ctx, const char *word, size_t n)
 	return NULL;
 }
 
+/* A column or attribute to pseudonymize: not time or event, which the format needs. */
+static const char *add_pseudo_name(void *ctx, const char *word, size_t n)
+{
+	struct rules *r = ctx;
+	int col = tsv_field_index(word, n);
+	if (col == F_TIME || col == F_EVENT) {
+		snprintf(r->why, sizeof r->why, "'%.*s' cannot be pseudonymized (the format needs it)",
+			 (int)n, word);
+		return r->why;
+	}
+	if (col >= 0) {
+		r->pseudo_cols |= 1u << col;
+		return NULL;
+	}
+	char attr[TSV_ATTR_NAME_MAX + 2];
+	if (n > TSV_ATTR_NAME_MAX || (memcpy(attr, word, n), attr[n] = '=',
+				      tsv_check_attrs(attr, n + 1))) {
+		snprintf(r->why, sizeof r->why, "'%.*s': neither a column nor an attribute name",
+			 (int)(n > 60 ? 60 : n), word);
+		return r->why;
+	}
+	for (size_t i = 0; i < r->npseudo_attr; i++)
+		if (strlen(r->pseudo_attr[i]) == n && !memcmp(r->pseudo_attr[i], word, n))
+			return NULL;
+	void *a = realloc(r->pseudo_attr, (r->npseudo_attr + 1) * sizeof *r->pseudo_attr);
+	if (!a)
+		die(1, "pseudonymize: out of memory");
+	r->pseudo_attr = a;
+	memcpy(r->pseudo_attr[r->npseudo_attr], word, n);
+	r->pseudo_attr[r->npseudo_attr++][n] = 0;
+	return NULL;
+}
+
 static const char *seconds(const char *value, double *out)
 {
 	return conf_seconds(value, MAX_WINDOW, out) ? "not a number of seconds from 0 to 31536000"
@@ -179,6 +223,9 @@ static const char *seconds(const char *value, double *out)
 static const char *on_key(void *tool, const char *key, const char *value)
 {
 	struct rules *r = tool;
+	const char *why = metrics_conf_key(&r->metrics, key, value);
+	if (why != conf_unknown_key)
+		return why;
 	if (!strcmp(key, "exclude_user"))
 		return add_patterns(r, &r->user, value);
 	if (!strcmp(key, "exclude_host"))
@@ -203,6 +250,13 @@ static const char *on_key(void *tool, const char *key, const char *value)
 		return seconds(value, &r->dedup_seconds);
 	if (!strcmp(key, "rate_limit_seconds"))
 		return seconds(value, &r->rate_seconds);
+	if (!strcmp(key, "pseudonymize"))
+		return conf_words(value, add_pseudo_name, r);
+	if (!strcmp(key, "pseudonym_key_file")) {
+		free(r->pseudo_key_file);
+		r->pseudo_key_file = xstrdup(value);
+		return NULL;
+	}
 	if (!strcmp(key, "max_keys"))
 		return conf_ulong(value, 1, MAX_KEYS, &r->max_keys) ?
 			"not a whole number from 1 to 50000000" : NULL;
@@ -218,6 +272,37 @@ static void rules_free(struct rules *r)
 	for (size_t i = 0; i < r->nattr; i++)
 		glob_list_free(&r->attr[i].values);
 	free(r->attr);
+	free(r->pseudo_attr);
+	free(r->pseudo_key_file);
+	pseudo_free(r->pseudo);
+	metrics_free(&r->metrics);
+}
+
+/* The key for pseudonymize: the first line of pseudonym_key_file (warned about when others may
+ * read it). 0, or -1 after saying why. */
+static int pseudo_load(struct rules *r)
+{
+	if (!r->pseudo_cols && !r->npseudo_attr)
+		return 0;
+	if (!r->pseudo_key_file) {
+		warnx("pseudonymize needs pseudonym_key_file (the key: e.g. openssl rand -hex 32)");
+		return -1;
+	}
+	struct buf key = { 0 };
+	char why[128];
+	if (conf_read_secret(r->pseudo_key_file, &key) < 0) {
+		warnsys("pseudonym_key_file %s", r->pseudo_key_file);
+		buf_free(&key);
+		return -1;
+	}
+	r->pseudo = pseudo_new(key.p, key.n, why, sizeof why);
+	memset(key.p, 0, key.cap);	/* no copy of the key lingers in freed memory */
+	buf_free(&key);
+	if (!r->pseudo) {
+		warnx("pseudonym_key_file %s: %s", r->pseudo_key_file, why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Flags add to the file's lists and replace its numbers. NULL, or what is wrong. */
@@ -238,6 +323,8 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 	for (size_t i = 0; i < fl->nattrs; i++)
 		if (add_attr_pattern(r, fl->attrs[i], strlen(fl->attrs[i])))
 			return r->why;
+	if (fl->metrics)
+		metrics_set_path(&r->metrics, fl->metrics);
 	if (fl->dedup_set)
 		r->dedup_seconds = fl->dedup_seconds;
 	if (fl->rate_set)
@@ -249,6 +336,7 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 static int rules_load(struct rules *r, const struct flags *fl)
 {
 	*r = (struct rules){ .rate_events = TASK_EVENTS, .dedup_seconds = 600, .max_keys = 100000 };
+	metrics_init(&r->metrics, "qsroute");
 	if (conf_load(conf_path(fl->conf), "qsroute", on_key, r) < 0) {
 		rules_free(r);
 		return -1;
@@ -256,6 +344,10 @@ static int rules_load(struct rules *r, const struct flags *fl)
 	const char *why = apply_flags(r, fl);
 	if (why) {
 		warnx("command line: %s", why);
+		rules_free(r);
+		return -1;
+	}
+	if (pseudo_load(r) < 0) {
 		rules_free(r);
 		return -1;
 	}
@@ -415,11 +507,42 @@ static double event_time(const struct event *ev)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void write_metrics(struct route *rt, double now)
+{
+	struct metrics *m = &rt->rules.metrics;
+	const struct counters *c = &rt->count;
+	const struct { const char *reason; unsigned long n; } dropped[] = {
+		{ "user", c->user }, { "event", c->event }, { "host", c->host }, { "app", c->app },
+		{ "task", c->task }, { "attr", c->attr }, { "dedup", c->dedup },
+		{ "ratelimit", c->ratelimit }, { "malformed", c->malformed },
+		{ "pseudonym", c->pseudonym },
+	};
+	struct buf l = { 0 };
+	metrics_begin(m);
+	metrics_sample(m, "read", 1, "Lines read.", NULL, (double)c->read);
+	metrics_sample(m, "passed", 1, "Events written on.", NULL, (double)c->passed);
+	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++) {
+		buf_reset(&l);
+		metrics_label(&l, "reason", dropped[i].reason, strlen(dropped[i].reason));
+		metrics_sample(m, "dropped", 1, "Events dropped, by the rule or reason.", buf_str(&l),
+			       (double)dropped[i].n);
+	}
+	metrics_sample(m, "keys", 0, "Keys the windows remember now.", NULL, (double)rt->keys.used);
+	buf_free(&l);
+	metrics_write(m, now);
+}
+
+/* Before every read that may block: the batch's output, and the metrics when due. */
 static void flush_out(void *ctx)
 {
 	struct route *rt = ctx;
 	if (buf_write_fd(&rt->out, 1) < 0)
 		diesys(1, "write stdout");
+	if (rt->rules.metrics.path) {
+		double now = now_mono();
+		if (metrics_due(&rt->rules.metrics, now))
+			write_metrics(rt, now);
+	}
 }
 
 static void report(struct route *rt, struct ratelimit *rl, const char *what, const char *reason,
@@ -591,9 +714,115 @@ static unsigned long *held_back(struct route *rt, const struct current *cur, uin
 	return NULL;
 }
 
+/* Appends the pseudonym of an escaped value (empty stays empty: not known is not a name).
+ * 0, or -1 when libcrypto failed. */
+static int put_pseudonym(struct route *rt, struct slice v)
+{
+	if (!v.n)
+		return 0;
+	const char *s = v.p;
+	size_t n = v.n;
+	if (memchr(v.p, '\\', v.n)) {	/* the name itself, not one of its escaped forms */
+		buf_reset(&rt->subject);
+		if (tsv_unescape(&rt->subject, v.p, v.n, NULL) == 0)
+			s = rt->subject.p, n = rt->subject.n;
+	}
+	char out[PSEUDO_LEN + 1];
+	if (pseudo_make(rt->rules.pseudo, s, n, out) < 0)
+		return -1;
+	buf_add(&rt->out, out, PSEUDO_LEN);
+	return 0;
+}
+
+static int pseudo_attr(const struct rules *r, struct slice name)
+{
+	for (size_t i = 0; i < r->npseudo_attr; i++)
+		if (strlen(r->pseudo_attr[i]) == name.n && !memcmp(r->pseudo_attr[i], name.p, name.n))
+			return 1;
+	return 0;
+}
+
+/* The message with every DIR\id of the event's user replaced by its pseudonyms, when both
+ * user_dir and user_id are pseudonymized: Sense writes "Start session for user LAB\alice". */
+static int put_message(struct route *rt, const struct event *ev)
+{
+	struct slice m = ev->f[F_MESSAGE], dir = ev->f[F_USER_DIR], id = ev->f[F_USER_ID];
+	unsigned both = 1u << F_USER_DIR | 1u << F_USER_ID;
+	if ((rt->rules.pseudo_cols & both) != both || !dir.n || !id.n) {
+		buf_add(&rt->out, m.p, m.n);
+		return 0;
+	}
+	const char *p = m.p, *end = m.p + m.n;
+	while (p < end) {
+		const char *d = memmem(p, (size_t)(end - p), dir.p, dir.n);
+		const char *after = d ? d + dir.n : NULL;
+		if (!d || (size_t)(end - after) < 2 + id.n || memcmp(after, "\\\\", 2) ||
+		    memcmp(after + 2, id.p, id.n)) {
+			const char *upto = d ? d + 1 : end;
+			buf_add(&rt->out, p, (size_t)(upto - p));
+			p = upto;
+			continue;
+		}
+		buf_add(&rt->out, p, (size_t)(d - p));
+		if (put_pseudonym(rt, dir) < 0)
+			return -1;
+		buf_adds(&rt->out, "\\\\");
+		if (put_pseudonym(rt, id) < 0)
+			return -1;
+		p = after + 2 + id.n;
+	}
+	return 0;
+}
+
+/* The line with the named columns and attributes as pseudonyms. 0, or -1 (nothing written)
+ * when libcrypto failed: a clear name never goes out in place of its pseudonym. */
+static int write_pseudonymized(struct route *rt, const struct event *ev, uint32_t suppressed)
+{
+	size_t start = rt->out.n;
+	const struct rules *r = &rt->rules;
+	int bad = 0;
+	for (int i = 0; i < NFIELDS && !bad; i++) {
+		if (i)
+			buf_addc(&rt->out, '\t');
+		if (r->pseudo_cols & 1u << i)
+			bad = put_pseudonym(rt, ev->f[i]);
+		else if (i == F_MESSAGE)
+			bad = put_message(rt, ev);
+		else
+			buf_add(&rt->out, ev->f[i].p, ev->f[i].n);
+		if (i == F_MESSAGE && suppressed)
+			buf_printf(&rt->out, "%s[+%u suppressed]", ev->f[i].n ? " " : "", suppressed);
+	}
+	struct slice rest = ev->attrs, name, value;
+	while (!bad && tsv_attr_next(&rest, &name, &value)) {
+		buf_addc(&rt->out, '\t');
+		buf_add(&rt->out, name.p, name.n);
+		buf_addc(&rt->out, '=');
+		if (pseudo_attr(r, name))
+			bad = put_pseudonym(rt, value);
+		else
+			buf_add(&rt->out, value.p, value.n);
+	}
+	if (bad) {
+		rt->out.n = start;
+		return -1;
+	}
+	buf_addc(&rt->out, '\n');
+	return 0;
+}
+
 static void write_event(struct route *rt, const char *line, size_t n, const struct event *ev,
 			uint32_t suppressed)
 {
+	if (ev && rt->rules.pseudo) {
+		if (write_pseudonymized(rt, ev, suppressed) < 0) {
+			rt->count.passed--;
+			rt->count.pseudonym++;
+			if (ratelimit_allow(&rt->rl_pseudo, 1, "pseudonym failures"))
+				warnx("an event dropped: its pseudonyms could not be made (out of memory?)");
+		}
+		return;
+	}
 	if (!suppressed) {
 		buf_add(&rt->out, line, n);
 		buf_addc(&rt->out, '\n');
@@ -646,6 +875,9 @@ static void print_counters(struct route *rt)
 	      "attr %lu dedup %lu ratelimit %lu malformed %lu",
 	      c->read, c->passed, c->user, c->event, c->host, c->app, c->task, c->attr, c->dedup,
 	      c->ratelimit, c->malformed);
+	if (rt->rules.pseudo)
+		warnx("pseudonymized %lu events, dropped %lu whose pseudonyms could not be made",
+		      c->passed, c->pseudonym);
 }
 
 /* New rules from the file; the old ones stay when it is wrong. The windows survive unless the
@@ -670,6 +902,8 @@ static void reload(struct route *rt)
 	}
 	rules_free(&rt->rules);
 	rt->rules = fresh;
+	if (rt->rules.metrics.path)
+		sig_every(rt->rules.metrics.interval);
 	warnx("reload: rules from %s", path ? path : "the command line only");
 }
 
@@ -690,9 +924,10 @@ static void parse_flags(struct flags *fl, int argc, char **argv)
 	fl->attrs = calloc((size_t)argc, sizeof *fl->attrs);
 	if (!fl->users || !fl->excluded || !fl->included || !fl->attrs)
 		die(1, "parsing flags: out of memory");
-	while ((c = getopt(argc, argv, "c:x:X:i:A:D:L:")) != -1) {
+	while ((c = getopt(argc, argv, "c:M:x:X:i:A:D:L:")) != -1) {
 		switch (c) {
 		case 'c': fl->conf = optarg; break;
+		case 'M': fl->metrics = optarg; break;
 		case 'x': fl->users[fl->nusers++] = optarg; break;
 		case 'X': fl->excluded[fl->nexcluded++] = optarg; break;
 		case 'i': fl->included[fl->nincluded++] = optarg; break;
@@ -717,6 +952,8 @@ int main(int argc, char **argv)
 	if (keytab_init(&rt.keys, rt.rules.max_keys) < 0)
 		exit(1);
 	sig_setup();
+	if (rt.rules.metrics.path)
+		sig_every(rt.rules.metrics.interval);
 	lines_init(&rt.lr, 0, flush_out, &rt);
 	for (;;) {
 		char *line;
@@ -742,6 +979,8 @@ int main(int argc, char **argv)
 	}
 	flush_out(&rt);
 	print_counters(&rt);
+	if (rt.rules.metrics.path)
+		write_metrics(&rt, now_mono());
 	lines_free(&rt.lr);
 	keytab_free(&rt.keys);
 	rules_free(&rt.rules);

@@ -8,8 +8,12 @@
 extern volatile sig_atomic_t sig_term;	/* SIGTERM or SIGINT */
 extern volatile sig_atomic_t sig_hup;
 extern volatile sig_atomic_t sig_usr1;
+extern volatile sig_atomic_t sig_alrm;	/* sig_every's timer went off */
 
 /* Installs the handlers and ignores SIGPIPE (a closed output is an EPIPE write error). */
 void sig_setup(void);
+/* Interrupts a blocking read or poll every `seconds` (SIGALRM), so that work due on a clock
+ * (writing metrics) is done while the input is idle. After sig_setup. */
+void sig_every(double seconds);
 
 #endif

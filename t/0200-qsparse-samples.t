@@ -15,7 +15,7 @@ ok "samples are there" test -s "$top/etc/samples/user-events.txt" -a -s "$top/et
 
 expected >"$T/user.exp" <<'X'
 2026-11-20T23:52:15.123456Z|session_start|sense1.lab.example|LAB|alice||||||||AppAccess|/hub|Start session for user LAB\\alice|10.1.2.3:5000
-2026-11-20T23:52:15.123456Z|connection_open|sense1.lab.example|LAB|alice|6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|||||||AppAccess|/app/6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34?reloaduri=https://sense1.lab.example/sense/app/6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|connection Opened for session 4f1d2c3b. UserAgent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0|10.1.2.3:5000
+2026-11-20T23:52:15.123456Z|connection_open|sense1.lab.example|LAB|alice|6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|||||||AppAccess|/app/6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34?reloaduri=https://sense1.lab.example/sense/app/6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|connection Opened for session 4f1d2c3b. UserAgent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0|10.1.2.3:5000|ua_browser=Chrome|ua_browser_major=120|ua_os=Windows|ua_os_version=10
 2026-11-20T23:52:15.123456Z|connection_close|sense2.lab.example|LAB|alice|6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|||||||AppAccess|/app/6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34|connection Closed for session 4f1d2c3b|10.1.2.3:5000
 2026-11-20T23:52:15.123456Z|session_stop|sense2.lab.example|LAB|alice||||||||AppAccess|/hub|Stop session for user LAB\\alice|10.1.2.3:5000
 2026-11-20T23:52:15.123456Z|session_start|sense3.corp.example|CORP|Bob.Smith||||||||AppAccess|/hub|Start session for user CORP\\Bob.Smith|10.1.2.3:5000
