@@ -2,7 +2,8 @@
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
-SYSCONFDIR = $(PREFIX)/etc
+# The config goes to /etc for a system install (PREFIX=/usr), else beside the programs.
+SYSCONFDIR = $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DATADIR = $(PREFIX)/share/qspipe
 
 CFLAGS ?= -O2 -g
@@ -81,7 +82,7 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)
 	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd $(DESTDIR)$(DATADIR)/
 	[ "$(PREFIX)" = /usr/local ] || grep -rl /usr/local $(DESTDIR)$(DATADIR) | \
-		xargs -r sed -i 's|/usr/local|$(PREFIX)|g'
+		xargs -r sed -i 's|/usr/local/etc|$(SYSCONFDIR)|g; s|/usr/local|$(PREFIX)|g'
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(TOOLS) $(SCRIPTS:scripts/%=%)
@@ -90,7 +91,7 @@ uninstall:
 
 clean:
 	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount *.o .build-flags
-	rm -rf fuzz/bin fuzz/out
+	rm -rf fuzz/bin fuzz/out deb
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
 bench:
@@ -101,6 +102,25 @@ bench:
 # The benchmark's counting subscriber (no library: it only walks MQTT packet headers).
 bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
+
+# A Debian package (debian/, built with dpkg-buildpackage from a copy of this tree, checked
+# with lintian): deb/qspipe_VERSION_ARCH.deb.
+deb:
+	scripts/deps build deb
+	rm -rf deb && mkdir -p deb/qspipe-$(VERSION)
+	tar -c --exclude=./deb --exclude=./.git --exclude='*.o' --exclude=./fuzz/bin \
+		--exclude=./fuzz/out --exclude=./.build-flags . | tar -x -C deb/qspipe-$(VERSION)
+	cd deb/qspipe-$(VERSION) && $(MAKE) clean >/dev/null && \
+		dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	rm -rf deb/qspipe-$(VERSION)
+	lintian --fail-on error deb/*.deb
+	@ls deb/*.deb
+
+# scripts/deps and make check in a bare Debian root made with debootstrap (cached), as a new
+# user would run them: what the README promises, checked.
+fresh-check:
+	scripts/deps fresh
+	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
 FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua
@@ -127,4 +147,4 @@ fuzz:
 	$(MAKE) $(FUZZ_TARGETS:%=fuzz/bin/%)
 	scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-.PHONY: all deps check run bench install uninstall clean fuzz FORCE
+.PHONY: all deps check run bench install uninstall clean fuzz deb fresh-check FORCE
