@@ -38,7 +38,7 @@ FORCE:
 %.o: %.c *.h .build-flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-udpcat: udpcat.o $(COMMON)
+udpcat: udpcat.o pcap.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
 qsparse: qsparse.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)

@@ -1,13 +1,12 @@
-/* udpcat: UDP datagrams in, one framed line per datagram out (DESIGN.md 2). The other way too:
- * framed or bare lines in, datagrams out (-s), to replay a dump; and the UDP payloads of a
- * pcap or pcapng capture out as framed lines (-P). */
+/* udpcat: UDP datagrams in, one framed line per datagram out (qspipe-events(5)). The other way
+ * too: framed or bare lines in, datagrams out (-s), to replay a dump; and the UDP payloads of a
+ * pcap or pcapng capture out as framed lines (-P, the reader in pcap.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,6 +22,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "lines.h"
+#include "pcap.h"
 #include "sig.h"
 #include "tsv.h"
 
@@ -986,260 +986,9 @@ static int send_mode(const struct options *o, int nargs, char **args)
 
 /* ---- pcap mode ---- */
 
-#define TIME_MAX 253402300799LL	/* 9999-12-31T23:59:59Z: the last second RFC 3339 can write */
-
-enum packet { PKT_UDP, PKT_OTHER, PKT_FRAGMENT, PKT_TRUNCATED, PKT_MALFORMED };
-
-struct udp_view {
-	struct addr6 src;
-	unsigned sport, dport;
-	const unsigned char *payload;
-	size_t len;
-	char why[80];		/* PKT_MALFORMED: what is impossible in it */
-};
-
-static unsigned be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
-
-static enum packet parse_udp(const unsigned char *p, size_t n, struct udp_view *u)
+static void flush_before_read(void *fr)
 {
-	if (n < 8)
-		return PKT_TRUNCATED;
-	unsigned len = be16(p + 4);
-	if (len < 8) {
-		snprintf(u->why, sizeof u->why, "UDP length %u (less than 8)", len);
-		return PKT_MALFORMED;
-	}
-	if (len > n)
-		return PKT_TRUNCATED;
-	u->sport = be16(p);
-	u->dport = be16(p + 2);
-	u->payload = p + 8;
-	u->len = len - 8;
-	return PKT_UDP;
-}
-
-static enum packet parse_ipv4(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 20)
-		return PKT_TRUNCATED;
-	size_t hlen = (size_t)(p[0] & 15) * 4, total = be16(p + 2);
-	if (p[9] != IPPROTO_UDP)
-		return PKT_OTHER;
-	if (be16(p + 6) & 0x3fff)	/* more fragments, or an offset */
-		return PKT_FRAGMENT;
-	if (hlen < 20) {
-		snprintf(u->why, sizeof u->why, "IPv4 header length %zu (less than 20)", hlen);
-		return PKT_MALFORMED;
-	}
-	if (total < hlen) {
-		snprintf(u->why, sizeof u->why, "IPv4 total length %zu (less than its header, %zu)",
-			 total, hlen);
-		return PKT_MALFORMED;
-	}
-	if (total > n)
-		return PKT_TRUNCATED;
-	map_v4(&u->src, p + 12);
-	return parse_udp(p + hlen, total - hlen, u);
-}
-
-static enum packet parse_ipv6(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 40)
-		return PKT_TRUNCATED;
-	size_t total = 40 + be16(p + 4), at = 40;
-	unsigned next = p[6];
-	if (total > n)
-		return PKT_TRUNCATED;
-	memcpy(u->src.b, p + 8, 16);
-	/* Hop-by-hop, routing and destination options headers may come before UDP. */
-	while (next == 0 || next == 43 || next == 60) {
-		if (at + 8 > total)
-			return PKT_TRUNCATED;
-		next = p[at];
-		at += ((size_t)p[at + 1] + 1) * 8;
-	}
-	if (next == 44)
-		return PKT_FRAGMENT;
-	if (next != IPPROTO_UDP)
-		return PKT_OTHER;
-	if (at > total)
-		return PKT_TRUNCATED;
-	return parse_udp(p + at, total - at, u);
-}
-
-static enum packet parse_ip_packet(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 1)
-		return PKT_TRUNCATED;
-	switch (p[0] >> 4) {
-	case 4: return parse_ipv4(p, n, u);
-	case 6: return parse_ipv6(p, n, u);
-	default: return PKT_OTHER;
-	}
-}
-
-/* The UDP datagram in a captured frame, behind its link-layer header. */
-static enum packet parse_frame(int dlt, const unsigned char *p, size_t n, struct udp_view *u)
-{
-	size_t at, type_at;
-	switch (dlt) {
-	case DLT_RAW:
-	case DLT_IPV4:
-	case DLT_IPV6:
-		return parse_ip_packet(p, n, u);
-	case DLT_NULL:
-	case DLT_LOOP:
-		/* The address family, in either byte order: the IP version tells. */
-		return n < 4 ? PKT_TRUNCATED : parse_ip_packet(p + 4, n - 4, u);
-	case DLT_LINUX_SLL:
-		type_at = 14, at = 16;
-		break;
-	case DLT_LINUX_SLL2:
-		type_at = 0, at = 20;
-		break;
-	default:		/* DLT_EN10MB, possibly VLAN-tagged */
-		type_at = 12, at = 14;
-		while (at <= n && (be16(p + type_at) == 0x8100 || be16(p + type_at) == 0x88a8))
-			type_at += 4, at += 4;
-	}
-	if (at > n)
-		return PKT_TRUNCATED;
-	unsigned type = be16(p + type_at);
-	if (type != 0x0800 && type != 0x86dd)
-		return PKT_OTHER;
-	return parse_ip_packet(p + at, n - at, u);
-}
-
-/* What became of the packets read, for the summary. */
-struct pcap_counts {
-	unsigned long long packets, written, other, fragments, truncated, filtered, malformed;
-};
-
-static void pcap_summary(const struct pcap_counts *c, struct ratelimit *rl)
-{
-	ratelimit_flush(rl, "malformed-packet diagnostics");
-	/* The malformed count only when there are some, so the line reads as it always did. */
-	char malformed[40] = "";
-	if (c->malformed)
-		snprintf(malformed, sizeof malformed, ", %llu malformed", c->malformed);
-	warnx("%llu packets, %llu datagrams written, %llu not UDP, %llu fragments, %llu truncated, "
-	      "%llu filtered out%s", c->packets, c->written, c->other, c->fragments, c->truncated,
-	      c->filtered, malformed);
-}
-
-/* The capture as libpcap reads it: a stdio stream over the file, so that its reads can be
- * seen. libpcap takes a read interrupted by a signal (sig.h: no SA_RESTART) for a broken file;
- * here SIGUSR1 prints the summary at once, SIGHUP is ignored, and only SIGTERM ends the input.
- * Before a read from anything but a regular file the output is written out: a capture from a
- * pipe (tcpdump -w -) comes out batch by batch, never waiting for the next packet. */
-struct capture {
-	int fd;
-	int regular;		/* a regular file: written out in OUT_FLUSH blocks */
-	const char *name;	/* for messages: the path, or stdin */
-	struct framer fr;
-	struct pcap_counts counts;
-	struct ratelimit rl;
-};
-
-static ssize_t capture_read(void *cookie, char *p, size_t n)
-{
-	struct capture *c = cookie;
-	for (;;) {
-		if (!c->regular)
-			write_out(&c->fr.out);
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			pcap_summary(&c->counts, &c->rl);
-		}
-		if (sig_term) {
-			errno = EINTR;
-			return -1;
-		}
-		ssize_t r = read(c->fd, p, n);
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
-}
-
-/* Opens the capture; NULL when SIGTERM came before its header did. */
-static pcap_t *open_capture(struct capture *c, const char *path)
-{
-	int stdin_ = !strcmp(path, "-");
-	c->name = stdin_ ? "stdin" : path;
-	c->fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (c->fd < 0 || fstat(c->fd, &st) < 0)
-		diesys(1, "%s", path);
-	c->regular = S_ISREG(st.st_mode);
-	FILE *f = fopencookie(c, "r", (cookie_io_functions_t){ .read = capture_read });
-	if (!f)
-		diesys(1, "%s: fopencookie", path);
-	/* Fewer, larger reads from a file; from a pipe a read returns what is there anyway. */
-	setvbuf(f, NULL, _IOFBF, 64 * 1024);
-	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *pc = pcap_fopen_offline(f, err);
-	if (!pc && sig_term) {
-		fclose(f);
-		return NULL;
-	}
-	if (!pc)
-		die(1, "%s: not a pcap or pcapng capture (%s)", path, err);
-	switch (pcap_datalink(pc)) {
-	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW: case DLT_IPV4:
-	case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
-		return pc;
-	default:
-		die(1, "%s: link type %s not supported", path,
-		    pcap_datalink_val_to_name(pcap_datalink(pc)));
-	}
-}
-
-static void packet_malformed(struct capture *c, const char *why)
-{
-	c->counts.malformed++;
-	if (ratelimit_allow(&c->rl, 10, "malformed-packet diagnostics"))
-		warnx("%s: packet %llu: %s", c->name, c->counts.packets, why);
-}
-
-static int port_wanted(const unsigned short *ports, size_t n, unsigned port)
-{
-	if (!n)
-		return 1;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
-			return 1;
-	return 0;
-}
-
-static void take_packet(struct capture *c, int dlt, const struct options *o, const unsigned short *ports,
-			const struct pcap_pkthdr *h, const unsigned char *p)
-{
-	struct pcap_counts *n = &c->counts;
-	n->packets++;
-	struct udp_view u;
-	switch (parse_frame(dlt, p, h->caplen, &u)) {
-	case PKT_UDP: break;
-	case PKT_OTHER: n->other++; return;
-	case PKT_FRAGMENT: n->fragments++; return;
-	case PKT_TRUNCATED: n->truncated++; return;
-	case PKT_MALFORMED: packet_malformed(c, u.why); return;
-	}
-	if (!port_wanted(ports, o->nports, u.dport)) {
-		n->filtered++;
-		return;
-	}
-	/* A time no framed line can hold (a broken record): skipped rather than written wrong. */
-	if (h->ts.tv_sec < 0 || h->ts.tv_sec > TIME_MAX || h->ts.tv_usec < 0 || h->ts.tv_usec > 999999) {
-		snprintf(u.why, sizeof u.why, "time out of range (%lld s %lld us)",
-			 (long long)h->ts.tv_sec, (long long)h->ts.tv_usec);
-		packet_malformed(c, u.why);
-		return;
-	}
-	n->written++;
-	struct timespec ts = { h->ts.tv_sec, (long)h->ts.tv_usec * 1000 };
-	char port[6];
-	format_uint(port, u.dport);
-	frame_line(&c->fr, &ts, &u.src, u.sport, port, u.payload, u.len);
+	write_out(&((struct framer *)fr)->out);
 }
 
 static int pcap_mode(const struct options *o, int nargs)
@@ -1250,33 +999,20 @@ static int pcap_mode(const struct options *o, int nargs)
 	for (size_t i = 0; i < o->nports; i++)
 		if (parse_port(o->ports[i], strlen(o->ports[i]), &ports[i]))
 			die(2, "-p %s: not a port number (1-65535)", o->ports[i]);
-	struct capture *c = calloc(1, sizeof *c);
-	if (!c)
-		die(1, "allocating the capture reader: out of memory");
-	c->fr.bare = o->bare;
-	pcap_t *pc = open_capture(c, o->pcap);
-	if (pc) {
-		int dlt = pcap_datalink(pc);
-		struct pcap_pkthdr *h;
-		const unsigned char *p;
-		int r;
-		while (!sig_term && (r = pcap_next_ex(pc, &h, &p)) == 1) {
-			if (sig_usr1) {
-				sig_usr1 = 0;
-				pcap_summary(&c->counts, &c->rl);
-			}
-			take_packet(c, dlt, o, ports, h, p);
-		}
-		write_out(&c->fr.out);
-		if (!sig_term && r == PCAP_ERROR)
-			die(1, "%s: %s", o->pcap, pcap_geterr(pc));
-		pcap_close(pc);
+	struct framer fr = { .bare = o->bare };
+	struct capture *c = capture_open(o->pcap, ports, o->nports, flush_before_read, &fr);
+	struct capture_dgram d;
+	while (capture_next(c, &d)) {
+		struct addr6 src;
+		memcpy(src.b, d.src, sizeof src.b);
+		char port[6];
+		format_uint(port, d.dport);
+		frame_line(&fr, &d.time, &src, d.sport, port, d.payload, d.len);
 	}
-	if (strcmp(o->pcap, "-"))
-		close(c->fd);
-	pcap_summary(&c->counts, &c->rl);
-	buf_free(&c->fr.out);
-	free(c);
+	write_out(&fr.out);
+	capture_summary(c);
+	capture_close(c);
+	buf_free(&fr.out);
 	return 0;
 }
 
