@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +39,7 @@
 #define RCVBUF_MAX (INT_MAX / 2)	/* the kernel doubles what is asked into an int, capped here */
 #define PACE_SLACK 0.002	/* -R: seconds of lateness made up for at once, not more */
 #define PACE_GRAIN 0.001	/* -R: longest wait for datagrams to fall due together */
+#define DRAIN_SECONDS 1.0	/* after SIGTERM: how long the sockets' queues may take to write out */
 
 static const char usage[] =
 	"udpcat [-r] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
@@ -265,12 +267,73 @@ struct framer {
 	struct timecache tc;
 	struct source_cache source;
 	int bare;		/* -r */
+	double deadline;	/* after SIGTERM: when writing gives up (monotonic); 0 before */
+	int midline;		/* a write ended inside a line, whose rest must come next */
+	int stuck;		/* the deadline passed with output unwritten */
 };
 
-static void write_out(struct buf *out)
+/* After SIGTERM: writes on, at most PIPE_BUF bytes at a time and ending at a line's end where
+ * a line allows, each once poll says it fits, until the deadline. A pipe takes such a write
+ * whole or not at all, so a reader that takes nothing leaves whole lines unwritten, never half
+ * of one (only a line longer than PIPE_BUF, or one a signal cut before, can be left cut). */
+static void write_bounded(struct framer *f, size_t *at)
 {
-	if (buf_write_fd(out, 1) < 0)
-		diesys(1, "stdout");
+	struct buf *out = &f->out;
+	while (*at < out->n) {
+		double left = f->deadline - now_mono();
+		if (left <= 0) {
+			f->stuck = 1;
+			return;
+		}
+		struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+		int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			diesys(1, "poll stdout");
+		if (r <= 0)
+			continue;
+		const char *p = out->p + *at;
+		size_t n = out->n - *at, chunk = n < PIPE_BUF ? n : PIPE_BUF;
+		const char *lf = memrchr(p, '\n', chunk);
+		if (lf && !f->midline)
+			chunk = (size_t)(lf + 1 - p);
+		else if ((lf = memchr(p, '\n', chunk)))
+			chunk = (size_t)(lf + 1 - p);	/* the rest of a cut line, alone */
+		ssize_t w = write(1, p, chunk);
+		if (w < 0 && errno != EINTR && errno != EAGAIN)
+			diesys(1, "stdout");
+		if (w > 0) {
+			*at += (size_t)w;
+			f->midline = p[w - 1] != '\n';
+		}
+	}
+}
+
+/* Writes the lines out. Blocking, as a pipeline should, until SIGTERM: from then on bounded
+ * by the deadline (write_bounded); what is left then stays in the buffer, f->stuck set. */
+static void write_out(struct framer *f)
+{
+	struct buf *out = &f->out;
+	size_t at = 0;
+	while (at < out->n && !f->deadline) {
+		ssize_t w = write(1, out->p + at, out->n - at);
+		if (w > 0) {
+			at += (size_t)w;
+			f->midline = out->p[at - 1] != '\n';
+		} else if (w < 0 && errno == EINTR) {
+			if (sig_term)
+				f->deadline = now_mono() + DRAIN_SECONDS;
+		} else {
+			diesys(1, "stdout");
+		}
+	}
+	if (at < out->n)
+		write_bounded(f, &at);
+	if (at == out->n) {
+		buf_reset(out);
+	} else {
+		memmove(out->p, out->p + at, out->n - at);
+		out->n -= at;
+	}
 }
 
 static void add_source(struct buf *out, struct source_cache *sc, const struct addr6 *a, unsigned port)
@@ -301,8 +364,8 @@ static void frame_line(struct framer *f, const struct timespec *when, const stru
 	}
 	tsv_escape(out, payload, len);
 	buf_addc(out, '\n');
-	if (out->n > OUT_FLUSH)
-		write_out(out);
+	if (out->n > OUT_FLUSH && !f->stuck)
+		write_out(f);
 }
 
 /* ---- listen mode ---- */
@@ -395,6 +458,7 @@ struct sock {
 	int fd;
 	char port[6];		/* the PORT column */
 	uint32_t drops;		/* the kernel's drop counter as last seen (SO_RXQ_OVFL) */
+	int held;		/* inherited (-f, LISTEN_FDS): its supervisor keeps it open */
 };
 
 static void set_int(int fd, int level, int name, const char *what, int value)
@@ -488,6 +552,8 @@ struct receiver {
 	char *data;
 	struct framer fr;
 	unsigned long long datagrams, bytes, denied, truncated;
+	unsigned long long left, unwritten;	/* dropped at exit: unread, and read but not written */
+	unsigned long long left_queued;		/* bytes left in inherited sockets at exit */
 	struct ratelimit rl;
 };
 
@@ -561,27 +627,91 @@ static void take(struct receiver *rc, struct sock *s, unsigned i)
 	frame_line(&rc->fr, &when, &from, from_port, s->port, rc->iov[i].iov_base, len);
 }
 
+/* One batch from the socket, framed; how many datagrams it held (0: none waiting). */
+static int read_batch(struct receiver *rc, struct sock *s, int flags)
+{
+	for (int i = 0; i < BATCH; i++) {
+		rc->msgs[i].msg_hdr.msg_namelen = sizeof rc->from[i];
+		rc->msgs[i].msg_hdr.msg_controllen = sizeof rc->ctl[i].b;
+		rc->msgs[i].msg_hdr.msg_flags = 0;
+	}
+	int got = recvmmsg(s->fd, rc->msgs, BATCH, MSG_DONTWAIT | flags, NULL);
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		diesys(1, "recvmmsg on port %s", s->port);
+	}
+	return got;
+}
+
 /* Takes what the socket holds, a batch at a time, each batch written out at once. */
 static void drain(struct receiver *rc, struct sock *s)
 {
 	for (int round = 0; round < ROUNDS; round++) {
-		for (int i = 0; i < BATCH; i++) {
-			rc->msgs[i].msg_hdr.msg_namelen = sizeof rc->from[i];
-			rc->msgs[i].msg_hdr.msg_controllen = sizeof rc->ctl[i].b;
-			rc->msgs[i].msg_hdr.msg_flags = 0;
-		}
-		int got = recvmmsg(s->fd, rc->msgs, BATCH, MSG_DONTWAIT, NULL);
-		if (got < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			diesys(1, "recvmmsg on port %s", s->port);
-		}
+		int got = read_batch(rc, s, 0);
 		for (int i = 0; i < got; i++)
 			take(rc, s, (unsigned)i);
-		write_out(&rc->fr.out);
-		if (got < BATCH)
+		write_out(&rc->fr);
+		if (got < BATCH || rc->fr.stuck)
 			return;
 	}
+}
+
+/* After SIGTERM: what the sockets hold is read and written out until they are empty, or until
+ * DRAIN_SECONDS have passed or the output stops taking lines. Reading waits for the output:
+ * what cannot be written is not read. */
+static void exit_drain(struct receiver *rc, struct sock *socks, size_t n)
+{
+	struct framer *f = &rc->fr;
+	if (!f->deadline)
+		f->deadline = now_mono() + DRAIN_SECONDS;
+	for (;;) {
+		write_out(f);
+		if (f->stuck || now_mono() >= f->deadline)
+			break;
+		int got = 0;
+		for (size_t i = 0; i < n; i++) {
+			int k = read_batch(rc, &socks[i], 0);
+			for (int j = 0; j < k; j++)
+				take(rc, &socks[i], (unsigned)j);
+			got += k;
+		}
+		if (!got)
+			break;
+	}
+	write_out(f);
+	/* The lines left in the buffer, a cut one included: one datagram each. */
+	for (const char *p = f->out.p, *end = p + f->out.n; p < end; p++)
+		if (*p == '\n')
+			rc->unwritten++;
+	if (f->midline && f->out.n && f->out.p[f->out.n - 1] != '\n')
+		rc->unwritten++;
+}
+
+/* What a socket still holds at exit. One udpcat bound is closed with it, so its datagrams are
+ * read (their lengths only) and counted as lost; an inherited one outlives udpcat in its
+ * supervisor, so its queue is left for the next reader and only its size (the kernel's
+ * accounting, SO_MEMINFO) is told. */
+static void count_left(struct receiver *rc, struct sock *s)
+{
+	if (s->held) {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof mem;
+		if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0)
+			rc->left_queued += mem[SK_MEMINFO_RMEM_ALLOC];
+		return;
+	}
+	for (int i = 0; i < BATCH; i++)
+		rc->iov[i].iov_len = 0;
+	/* Bounded: a flood cannot keep udpcat counting. */
+	for (int k = 0; k < 100000 / BATCH; k++) {
+		int got = read_batch(rc, s, MSG_TRUNC);
+		rc->left += (unsigned)got;
+		if (got < BATCH)
+			break;
+	}
+	for (int i = 0; i < BATCH; i++)
+		rc->iov[i].iov_len = RECV_SIZE;
 }
 
 /* The socket's drop counter as /proc/net/udp shows it now: SO_RXQ_OVFL tells it only along
@@ -606,6 +736,8 @@ static void update_drops(struct sock *s)
 	}
 }
 
+/* The counters; at exit also what was left unread or unwritten, only when there was any, so
+ * that the line reads as it always did. */
 static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 {
 	unsigned long long drops = 0;
@@ -614,8 +746,18 @@ static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 		drops += socks[i].drops;
 	}
 	ratelimit_flush(&rc->rl, "truncated-datagram diagnostics");
-	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel",
-	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops);
+	char exit_loss[160] = "", *p = exit_loss;
+	size_t room = sizeof exit_loss;
+	if (rc->left || rc->unwritten) {
+		int k = snprintf(p, room, ", %llu dropped at exit (%llu left unread in the sockets, "
+				 "%llu not written out by the deadline)",
+				 rc->left + rc->unwritten, rc->left, rc->unwritten);
+		p += k, room -= (size_t)k;
+	}
+	if (rc->left_queued)
+		snprintf(p, room, ", %llu bytes left queued in inherited sockets", rc->left_queued);
+	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel%s",
+	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops, exit_loss);
 }
 
 static int listen_mode(const struct options *o, int nargs, char **args)
@@ -657,13 +799,17 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 			else if (pfd[i].revents)
 				die(1, "port %s: socket error", socks[i].port);
 	}
+	exit_drain(rc, socks, l.nports);
+	for (size_t i = 0; i < l.nports; i++)
+		count_left(rc, &socks[i]);
 	listen_summary(rc, socks, l.nports);
+	int status = rc->left || rc->unwritten;
 	for (size_t i = 0; i < l.nports; i++)
 		close(socks[i].fd);
 	buf_free(&rc->fr.out);
 	free(rc->data);
 	free(rc);
-	return 0;
+	return status;
 }
 
 /* ---- send mode ---- */
@@ -988,7 +1134,7 @@ static int send_mode(const struct options *o, int nargs, char **args)
 
 static void flush_before_read(void *fr)
 {
-	write_out(&((struct framer *)fr)->out);
+	write_out(fr);
 }
 
 static int pcap_mode(const struct options *o, int nargs)
@@ -1009,7 +1155,7 @@ static int pcap_mode(const struct options *o, int nargs)
 		format_uint(port, d.dport);
 		frame_line(&fr, &d.time, &src, d.sport, port, d.payload, d.len);
 	}
-	write_out(&fr.out);
+	write_out(&fr);
 	capture_summary(c);
 	capture_close(c);
 	buf_free(&fr.out);
