@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <linux/sock_diag.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -42,7 +43,8 @@
 #define DRAIN_SECONDS 1.0	/* after SIGTERM: how long the sockets' queues may take to write out */
 
 static const char usage[] =
-	"udpcat [-r] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"udpcat [-r] [-U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
 	"       udpcat -P FILE.pcap [-p PORT]... [-r]";
 
@@ -210,13 +212,16 @@ struct options {
 	size_t nallow;
 	const char *ports[MAX_PORTS];	/* -p */
 	size_t nports;
+	const char *fds[MAX_PORTS];	/* -f */
+	size_t nfds;
+	int reuse;			/* -U */
 	char seen[128];			/* the flags given, to check they belong to the mode */
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
-	while ((c = getopt(argc, argv, "rb:a:B:N:c:s:R:Tx:P:p:")) != -1) {
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:Us:R:Tx:P:p:")) != -1) {
 		switch (c) {
 		case 'r': o->bare = 1; break;
 		case 'b': o->bind = optarg; break;
@@ -233,6 +238,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 				die(2, "-a: more than %d prefixes", MAX_ALLOW);
 			o->allow[o->nallow++] = optarg;
 			break;
+		case 'U': o->reuse = 1; break;
+		case 'f':
+			if (o->nfds == MAX_PORTS)
+				die(2, "-f: more than %d sockets", MAX_PORTS);
+			o->fds[o->nfds++] = optarg;
+			break;
 		case 'p':
 			if (o->nports == MAX_PORTS)
 				die(2, "-p: more than %d ports", MAX_PORTS);
@@ -242,7 +253,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		o->seen[c] = 1;
 	}
-	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : "rbaBNc";
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : "rbaBNcfU";
 	for (size_t f = 0; f < sizeof o->seen; f++)
 		if (o->seen[f] && !strchr(mode, (int)f))
 			diag_usage(usage);
@@ -424,7 +435,8 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 }
 
 /* The config file's settings, then the flags' over them. */
-static void configure(struct listener *l, const struct options *o, int nargs, char **args)
+static void configure(struct listener *l, const struct options *o, int nargs, char **args,
+		      size_t inherited)
 {
 	*l = (struct listener){ .rcvbuf = RCVBUF_DEFAULT };
 	if (conf_load(conf_path(o->conf), "udpcat", conf_key, l) < 0)
@@ -442,6 +454,13 @@ static void configure(struct listener *l, const struct options *o, int nargs, ch
 		const char *why = add_allow(l, o->allow[i], strlen(o->allow[i]));
 		if (why)
 			die(2, "-a %s: %s", o->allow[i], why);
+	}
+	if (inherited) {
+		/* The supervisor chose the ports: none of the config's, no PORT operands. */
+		if (nargs || o->bind || o->reuse)
+			diag_usage(usage);
+		l->nports = 0;
+		return;
 	}
 	if (nargs)
 		l->nports = 0;
@@ -470,13 +489,20 @@ static void set_int(int fd, int level, int name, const char *what, int value)
 /* Asks for the receive buffer, past net.core.rmem_max when allowed to; says once if less came. */
 static void set_rcvbuf(int fd, unsigned long want, int *warned)
 {
-	int v = (int)want;
+	int v;
+	socklen_t len = sizeof v;
+	/* An inherited socket may have more already (systemd's ReceiveBuffer=): never less. */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
+		diesys(1, "getsockopt SO_RCVBUF");
+	if ((unsigned long)v / 2 >= want)
+		return;
+	v = (int)want;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0) {
 		if (errno != EPERM)
 			diesys(1, "setsockopt SO_RCVBUFFORCE");
 		set_int(fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", v);
 	}
-	socklen_t len = sizeof v;
+	len = sizeof v;
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
 		diesys(1, "getsockopt SO_RCVBUF");
 	/* The kernel reports twice what it grants to the data (the rest is its bookkeeping). */
@@ -487,7 +513,29 @@ static void set_rcvbuf(int fd, unsigned long want, int *warned)
 	}
 }
 
-static int open_socket(const struct listener *l, unsigned short port, int *warned)
+/* -U: every new datagram to the port goes to the newest socket of its SO_REUSEPORT group. The
+ * kernel numbers a group's sockets in the order they joined, and when one leaves the last takes
+ * its place: with the old udpcat at 0 and a new one at 1, this program (the group's, whichever
+ * socket attached it last) sends all to the new one while the old drains its queue; once the
+ * old is gone, 1 is out of range and the kernel picks by hash among the one left. */
+static void take_over(int fd, const char *where)
+{
+	static struct sock_filter newest[] = { BPF_STMT(BPF_RET | BPF_K, 1) };
+	struct sock_fprog prog = { .len = 1, .filter = newest };
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0)
+		diesys(1, "%s: setsockopt SO_ATTACH_REUSEPORT_CBPF", where);
+}
+
+/* What every socket gets, bound here or inherited: the receive buffer, the kernel's drop
+ * counter and receive time with each datagram. */
+static void set_options(int fd, const struct listener *l, int *warned)
+{
+	set_rcvbuf(fd, l->rcvbuf, warned);
+	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
+	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+}
+
+static int open_socket(const struct listener *l, unsigned short port, int reuse, int *warned)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct addr6 any6 = { { 0 } };
@@ -515,19 +563,83 @@ static int open_socket(const struct listener *l, unsigned short port, int *warne
 		/* Dual stack: IPv4 senders arrive too, as IPv4-mapped addresses. */
 		set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
 	}
-	set_rcvbuf(fd, l->rcvbuf, warned);
-	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
-	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+	set_options(fd, l, warned);
+	if (reuse)
+		set_int(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 1);
+	char where[ENDPOINT_SIZE];
+	format_endpoint(where, a, port);
 	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
-							       : sizeof(struct sockaddr_in6)) < 0) {
-		int err = errno;
-		char where[ENDPOINT_SIZE];
-		format_endpoint(where, a, port);
-		errno = err;
+							       : sizeof(struct sockaddr_in6)) < 0)
 		diesys(1, "bind %s", where);
-	}
+	if (reuse)
+		take_over(fd, where);
 	return fd;
 }
+
+/* An inherited socket (-f, LISTEN_FDS): a UDP socket bound to a port, or exit 2 naming it. Its
+ * port is the PORT column. Left blocking as it came (its file description is the supervisor's
+ * too): every receive here is MSG_DONTWAIT. */
+static void adopt_socket(struct sock *s, int fd, const char *what, const struct listener *l,
+			 int *warned)
+{
+	int type, proto;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+		if (errno == EBADF || errno == ENOTSOCK)
+			die(2, "%s: %s", what, errno == EBADF ? "not an open descriptor" : "not a socket");
+		diesys(1, "%s: getsockopt SO_TYPE", what);
+	}
+	len = sizeof proto;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
+		diesys(1, "%s: getsockopt SO_PROTOCOL", what);
+	struct sockaddr_storage ss;
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		diesys(1, "%s: getsockname", what);
+	struct addr6 a;
+	unsigned port = (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) ? from_sockaddr(&ss, &a) : 0;
+	if (type != SOCK_DGRAM || proto != IPPROTO_UDP || !port)
+		die(2, "%s: not a UDP socket bound to a port", what);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		diesys(1, "%s: fcntl", what);
+	set_options(fd, l, warned);
+	*s = (struct sock){ .fd = fd, .held = 1 };
+	format_uint(s->port, port);
+}
+
+/* systemd's socket activation, by its protocol: LISTEN_PID names this process, LISTEN_FDS
+ * counts the sockets from descriptor 3, LISTEN_FDNAMES names them (colon-separated, for
+ * messages). The variables are removed, so that no child takes them for its own. */
+static size_t listen_fds(struct sock *socks, size_t have, const struct listener *l, int *warned)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	unsigned long p, n;
+	if (!pid || !fds || conf_ulong(pid, 1, ULONG_MAX, &p) || p != (unsigned long)getpid())
+		return 0;
+	if (conf_ulong(fds, 1, MAX_PORTS - have, &n))
+		die(2, "LISTEN_FDS=%s: not a number of sockets from 1 to %zu", fds, MAX_PORTS - have);
+	for (unsigned long i = 0; i < n; i++) {
+		char what[96];
+		size_t len = 0;
+		if (names) {
+			len = strcspn(names, ":");
+			if (len > 40)
+				len = 40;
+		}
+		snprintf(what, sizeof what, "socket %lu of LISTEN_FDS%s%.*s%s (fd %lu)", i + 1,
+			 len ? " ('" : "", (int)len, names ? names : "", len ? "')" : "", 3 + i);
+		adopt_socket(&socks[have + i], (int)(3 + i), what, l, warned);
+		if (names)
+			names = strchr(names, ':') ? strchr(names, ':') + 1 : NULL;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n;
+}
+
+
 
 /* s6 readiness: a line on the descriptor once every socket is bound. */
 static void notify_ready(const char *fdtext)
@@ -760,18 +872,50 @@ static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops, exit_loss);
 }
 
+/* Whether systemd passed sockets to this process. */
+static int activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	unsigned long p;
+	return pid && getenv("LISTEN_FDS") && !conf_ulong(pid, 1, ULONG_MAX, &p) &&
+	       p == (unsigned long)getpid();
+}
+
+/* The sockets: inherited (-f, then LISTEN_FDS) or, without any, bound here. */
+static size_t open_sockets(const struct options *o, const struct listener *l, struct sock *socks)
+{
+	int warned = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < o->nfds; i++) {
+		unsigned long fd;
+		char what[32];
+		if (conf_ulong(o->fds[i], 0, INT_MAX, &fd))
+			die(2, "-f %s: not a file descriptor number", o->fds[i]);
+		for (size_t j = 0; j < n; j++)
+			if (socks[j].fd == (int)fd)
+				die(2, "-f %s: given twice", o->fds[i]);
+		snprintf(what, sizeof what, "-f %lu", fd);
+		adopt_socket(&socks[n++], (int)fd, what, l, &warned);
+	}
+	n += listen_fds(socks, n, l, &warned);
+	if (n)
+		return n;
+	for (size_t i = 0; i < l->nports; i++) {
+		socks[i] = (struct sock){ .fd = open_socket(l, l->ports[i], o->reuse, &warned) };
+		format_uint(socks[i].port, l->ports[i]);
+	}
+	return l->nports;
+}
+
 static int listen_mode(const struct options *o, int nargs, char **args)
 {
 	struct listener l;
-	configure(&l, o, nargs, args);
+	configure(&l, o, nargs, args, o->nfds || activated());
 	struct sock socks[MAX_PORTS];
 	struct pollfd pfd[MAX_PORTS + 1];
-	int warned = 0;
-	for (size_t i = 0; i < l.nports; i++) {
-		socks[i] = (struct sock){ .fd = open_socket(&l, l.ports[i], &warned) };
-		snprintf(socks[i].port, sizeof socks[i].port, "%u", l.ports[i]);
+	l.nports = open_sockets(o, &l, socks);
+	for (size_t i = 0; i < l.nports; i++)
 		pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
-	}
 	/* Only errors are asked for: a reader that went away ends udpcat without waiting for a
 	 * datagram to fail writing. */
 	pfd[l.nports] = (struct pollfd){ .fd = 1 };
