@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdnoreturn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 static const char usage[] =
 	"udpcat [-r] [-U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
+	"       udpcat -X COMMAND [-U] [-b ADDR] [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
 	"       udpcat -P FILE.pcap [-p PORT]... [-r]";
 
@@ -215,13 +217,14 @@ struct options {
 	const char *fds[MAX_PORTS];	/* -f */
 	size_t nfds;
 	int reuse;			/* -U */
+	const char *exec;		/* -X */
 	char seen[128];			/* the flags given, to check they belong to the mode */
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
-	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:Us:R:Tx:P:p:")) != -1) {
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UX:s:R:Tx:P:p:")) != -1) {
 		switch (c) {
 		case 'r': o->bare = 1; break;
 		case 'b': o->bind = optarg; break;
@@ -239,6 +242,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->allow[o->nallow++] = optarg;
 			break;
 		case 'U': o->reuse = 1; break;
+		case 'X': o->exec = optarg; break;
 		case 'f':
 			if (o->nfds == MAX_PORTS)
 				die(2, "-f: more than %d sockets", MAX_PORTS);
@@ -253,7 +257,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		o->seen[c] = 1;
 	}
-	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : "rbaBNcfU";
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfU";
 	for (size_t f = 0; f < sizeof o->seen; f++)
 		if (o->seen[f] && !strchr(mode, (int)f))
 			diag_usage(usage);
@@ -907,13 +911,47 @@ static size_t open_sockets(const struct options *o, const struct listener *l, st
 	return l->nports;
 }
 
+/* -X: the sockets bound, handed on as systemd would (descriptors 3.., LISTEN_FDS, LISTEN_PID of
+ * this process, which sh keeps, LISTEN_FDNAMES the ports) to /bin/sh -c COMMAND, for a
+ * supervisor's fd store (s6-fdholder-store) to keep. */
+static noreturn void exec_with_sockets(const char *command, const struct sock *socks, size_t n)
+{
+	int high[MAX_PORTS];
+	char names[MAX_PORTS * 6] = "", number[24];
+	/* Out of the way first, so that moving one to 3+i never closes another. */
+	for (size_t i = 0; i < n; i++)
+		if ((high[i] = fcntl(socks[i].fd, F_DUPFD_CLOEXEC, 3 + MAX_PORTS)) < 0)
+			diesys(1, "fcntl F_DUPFD");
+	for (size_t i = 0; i < n; i++) {
+		if (dup2(high[i], (int)(3 + i)) < 0)	/* without close-on-exec */
+			diesys(1, "dup2");
+		close(high[i]);
+		if (i)
+			strcat(names, ":");
+		strcat(names, socks[i].port);
+	}
+	snprintf(number, sizeof number, "%zu", n);
+	if (setenv("LISTEN_FDS", number, 1) < 0 || setenv("LISTEN_FDNAMES", names, 1) < 0)
+		diesys(1, "setenv");
+	snprintf(number, sizeof number, "%ld", (long)getpid());
+	if (setenv("LISTEN_PID", number, 1) < 0)
+		diesys(1, "setenv");
+	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+	diesys(1, "exec /bin/sh");
+}
+
 static int listen_mode(const struct options *o, int nargs, char **args)
 {
 	struct listener l;
-	configure(&l, o, nargs, args, o->nfds || activated());
+	configure(&l, o, nargs, args, !o->exec && (o->nfds || activated()));
 	struct sock socks[MAX_PORTS];
 	struct pollfd pfd[MAX_PORTS + 1];
 	l.nports = open_sockets(o, &l, socks);
+	if (o->exec) {
+		if (o->ready)
+			notify_ready(o->ready);
+		exec_with_sockets(o->exec, socks, l.nports);
+	}
 	for (size_t i = 0; i < l.nports; i++)
 		pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
 	/* Only errors are asked for: a reader that went away ends udpcat without waiting for a

@@ -65,6 +65,22 @@ bad '^usage: udpcat' "-f with a PORT operand" udpcat -f 0 9997
 bad '^usage: udpcat' "-f with -U" udpcat -U -f 0
 bad '^udpcat: LISTEN_FDS=0: not a number' "LISTEN_FDS=0" bash -c 'LISTEN_PID=$$ LISTEN_FDS=0 exec udpcat'
 
+# --- -X: bind, then hand the sockets on as systemd would ---
+p1=$(free_port udp) p2=$(free_port udp)
+got=$(udpcat -X 'echo "$LISTEN_FDS $LISTEN_FDNAMES $([ "$LISTEN_PID" = $$ ] && echo own-pid)"; readlink /proc/$$/fd/3 /proc/$$/fd/4 | cut -c 1-8' \
+	-b 127.0.0.1 "$p1" "$p2")
+is "$got" "2 $p1:$p2 own-pid
+socket:[
+socket:[" "-X: the command gets the sockets as descriptors 3.. with LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID"
+bg udpcat -X 'exec udpcat -r -N 9' -b 127.0.0.1 "$p1" 9>"$T/x.ready" >"$T/x.out" 2>"$T/x.err"
+x=$BG_PID
+wait_for 10 test -s "$T/x.ready"
+echo handed-on >"/dev/udp/127.0.0.1/$p1"
+wait_for 5 test -s "$T/x.out"
+is "$(cat "$T/x.out")" 'handed-on\n' "-X 'exec udpcat': the socket bound first is the one read"
+stop_pid "$x"
+bad '^usage: udpcat' "-X with -f" udpcat -X true -f 3
+
 # --- held sockets across restarts: 3 restarts at 2,000/s, none lost ---
 p=$(free_port udp)
 numbered "$T/seq" 6000
