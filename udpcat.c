@@ -491,14 +491,14 @@ static void set_int(int fd, int level, int name, const char *what, int value)
 }
 
 /* Asks for the receive buffer, past net.core.rmem_max when allowed to; says once if less came. */
-static void set_rcvbuf(int fd, unsigned long want, int *warned)
+static void set_rcvbuf(int fd, unsigned long want, int inherited, int *warned)
 {
 	int v;
 	socklen_t len = sizeof v;
 	/* An inherited socket may have more already (systemd's ReceiveBuffer=): never less. */
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
 		diesys(1, "getsockopt SO_RCVBUF");
-	if ((unsigned long)v / 2 >= want)
+	if (inherited && (unsigned long)v / 2 >= want)
 		return;
 	v = (int)want;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0) {
@@ -532,9 +532,9 @@ static void take_over(int fd, const char *where)
 
 /* What every socket gets, bound here or inherited: the receive buffer, the kernel's drop
  * counter and receive time with each datagram. */
-static void set_options(int fd, const struct listener *l, int *warned)
+static void set_options(int fd, const struct listener *l, int inherited, int *warned)
 {
-	set_rcvbuf(fd, l->rcvbuf, warned);
+	set_rcvbuf(fd, l->rcvbuf, inherited, warned);
 	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
 	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
 }
@@ -567,7 +567,7 @@ static int open_socket(const struct listener *l, unsigned short port, int reuse,
 		/* Dual stack: IPv4 senders arrive too, as IPv4-mapped addresses. */
 		set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
 	}
-	set_options(fd, l, warned);
+	set_options(fd, l, 0, warned);
 	if (reuse)
 		set_int(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 1);
 	char where[ENDPOINT_SIZE];
@@ -606,7 +606,7 @@ static void adopt_socket(struct sock *s, int fd, const char *what, const struct 
 		die(2, "%s: not a UDP socket bound to a port", what);
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		diesys(1, "%s: fcntl", what);
-	set_options(fd, l, warned);
+	set_options(fd, l, 1, warned);
 	*s = (struct sock){ .fd = fd, .held = 1 };
 	format_uint(s->port, port);
 }
