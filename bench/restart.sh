@@ -15,6 +15,8 @@ mode=${1:-}
 restarts=${2:-5} rate=${3:-5000}
 case $mode in hup | held | plain) ;; *) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;; esac
 . "$(dirname "$0")/lib.sh"
+# at_least N COMMAND...: the number COMMAND prints is N or more (for wait_for, which runs it anew).
+at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 built udpcat qsparse qsmqtt
 installed mosquitto mosquitto_sub python3
 qspipe=$top/scripts/qspipe
@@ -36,7 +38,7 @@ python3 "$top/bench/latency.py" gen "$top/etc/samples" $((rate * 60)) >"$T/paylo
 udpcats() { pgrep -P "$1" -x udpcat | tr '\n' ' '; }
 # ready PID [OLD]: qspipe PID runs one udpcat (not OLD) and the port is bound
 ready() { local u; u=$(udpcats "$1"); [ -n "$u" ] && [ "${u% }" = "${u%% *}" ] && [ "$u" != "${2:-} " ] && udp_bound "$port"; }
-status() { grep -c "^$1" "$T/holder.status" 2>/dev/null || echo 0; }
+status() { cat "$T/holder.status" 2>/dev/null | grep -c "^$1"; }
 child() { sed -n 's/^start //p' "$T/holder.status" | tail -n 1; }
 
 case $mode in
@@ -44,7 +46,7 @@ held)
 	bg python3 "$top/t/udpcat-holder.py" -s "$T/holder.status" 127.0.0.1 "$port" -- \
 		"$qspipe" -c "$T/qspipe.ini" 2>"$T/qspipe.err"
 	holder=$BG_PID
-	wait_for 20 test "$(status start)" -ge 1
+	wait_for 20 at_least 1 status start
 	wait_for 30 ready "$(child)"
 	;;
 *)
@@ -67,7 +69,7 @@ for i in $(seq "$restarts"); do
 		;;
 	held)
 		kill -HUP "$holder"
-		wait_for 60 test "$(status start)" -ge $((i + 1))
+		wait_for 60 at_least $((i + 1)) status start
 		wait_for 60 ready "$(child)"
 		;;
 	plain)

@@ -3,6 +3,8 @@
 # reads and writes them out within its deadline (1 s), or names exactly how many it could not,
 # never leaving half a line and never saying "0 dropped" when some were.
 . "$(dirname "$0")/lib.sh"
+# at_least N COMMAND...: the number COMMAND prints is N or more (for wait_for, which runs it anew).
+at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 n=5000
 
 # send PORT: n numbered datagrams of 200 bytes, as fast as the socket takes them.
@@ -40,7 +42,7 @@ run() {
 	kill -STOP "$reader"
 	send "$port"
 	# the pipe is full and the rest waits in the socket
-	wait_for 5 test "$(queued "$port")" -gt 100000
+	wait_for 5 at_least 100001 queued "$port"
 	diag "$name: $(queued "$port") bytes queued in the socket at SIGTERM"
 	local t0
 	t0=$(now_ms)

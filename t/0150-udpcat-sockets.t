@@ -3,9 +3,11 @@
 # ports by a newer udpcat (-U): datagrams wait in the kernel while udpcat restarts, and none is
 # lost across restarts at 2,000 a second.
 . "$(dirname "$0")/lib.sh"
+# at_least N COMMAND...: the number COMMAND prints is N or more (for wait_for, which runs it anew).
+at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 holder=$top/t/udpcat-holder.py
 has_text() { grep -q -- "$2" "$1"; }
-starts() { grep -c '^start' "$T/$1.status" 2>/dev/null || echo 0; }
+starts() { cat "$T/$1.status" 2>/dev/null | grep -c "^start"; }
 # numbered FILE N: N numbered bare lines, datagram payloads for udpcat -s.
 numbered() { seq -f 'seq %06g' 1 "$2" >"$1"; }
 # received FILE...: the distinct numbered payloads in framed lines.
@@ -18,13 +20,13 @@ act=$BG_PID
 ok "LISTEN_FDS: udpcat takes the sockets it is given and says it is ready" wait_for 10 test -s "$T/act.ready"
 echo one >"/dev/udp/127.0.0.1/$p1"
 echo two >"/dev/udp/127.0.0.1/$p2"
-wait_for 5 test "$(lines_in "$T/act.out")" -ge 2
+wait_for 5 at_least 2 lines_in "$T/act.out"
 is "$(cut -f 3,4 "$T/act.out" | sort | tr '\t\n' ' |')" "$(printf '%s\t%s\n' "$p1" 'one\n' "$p2" 'two\n' | sort | tr '\t\n' ' |')" \
 	"... the PORT column is each socket's own port"
 kill -HUP "$act"	# the holder restarts udpcat; the sockets stay bound
-wait_for 10 test "$(starts act)" -ge 2
+wait_for 10 at_least 2 starts act
 echo three >"/dev/udp/127.0.0.1/$p1"
-wait_for 5 test "$(lines_in "$T/act.out")" -ge 3
+wait_for 5 at_least 3 lines_in "$T/act.out"
 is "$(tail -n 1 "$T/act.out" | cut -f 4)" 'three\n' "... and a restarted udpcat takes them again"
 ok "... without binding anything of its own" not has_text "$T/act.err" bind
 stop_pid "$act"
@@ -43,7 +45,7 @@ bg python3 "$holder" -s "$T/f.status" 127.0.0.1 "$p" -- env -u LISTEN_PID udpcat
 f=$BG_PID
 ok "-f 3: udpcat takes an inherited socket" wait_for 10 test -s "$T/f.ready"
 echo by-hand >"/dev/udp/127.0.0.1/$p"
-wait_for 5 test "$(lines_in "$T/f.out")" -ge 1
+wait_for 5 at_least 1 lines_in "$T/f.out"
 like "$(cat "$T/f.out")" "^[0-9T:.Z-]+	127\.0\.0\.1:[0-9]+	$p	by-hand\\\\n$" "... and frames its datagrams"
 stop_pid "$f"
 
@@ -86,14 +88,14 @@ p=$(free_port udp)
 numbered "$T/seq" 6000
 bg python3 "$holder" -s "$T/held.status" 127.0.0.1 "$p" -- udpcat >"$T/held.out" 2>"$T/held.err"
 held=$BG_PID
-wait_for 10 test "$(starts held)" -ge 1
+wait_for 10 at_least 1 starts held
 sleep 0.2
 bg udpcat -s "127.0.0.1:$p" -R 2000 "$T/seq" 2>"$T/held-send.err"
 sender=$BG_PID
 for i in 1 2 3; do
 	sleep 0.6
 	kill -HUP "$held"
-	wait_for 10 test "$(starts held)" -ge $((i + 1))
+	wait_for 10 at_least $((i + 1)) starts held
 done
 wait_for 10 gone "$sender"
 sleep 0.3
@@ -117,12 +119,12 @@ for i in range(20):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.sendto(b"probe %d" % i, ("127.0.0.1", int(sys.argv[1])))
 PY
-wait_for 5 test "$(lines_in "$T/u2.out")" -ge 20
+wait_for 5 at_least 20 lines_in "$T/u2.out"
 sleep 0.1
 is "$(lines_in "$T/u2.out") $(lines_in "$T/u1.out")" "20 0" "... and every new datagram goes to the newer one"
 stop_pid "$u1"
 echo after >"/dev/udp/127.0.0.1/$p"
-wait_for 5 test "$(lines_in "$T/u2.out")" -ge 21
+wait_for 5 at_least 21 lines_in "$T/u2.out"
 is "$(tail -n 1 "$T/u2.out" | cut -f 4)" 'after\n' "... also once the older one is gone"
 udpcat -b 127.0.0.1 "$p" >/dev/null 2>"$T/nou.err"
 is "$?" 1 "without -U the port is still in use: exit 1"

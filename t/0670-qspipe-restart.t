@@ -4,6 +4,8 @@
 # held by the supervisor across restarts (systemd's LISTEN_FDS), SIGHUP with held sockets, and
 # a SIGHUP with a broken config, which keeps the pipeline running.
 . "$(dirname "$0")/lib.sh"
+# at_least N COMMAND...: the number COMMAND prints is N or more (for wait_for, which runs it anew).
+at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 qspipe=$top/scripts/qspipe
 holder=$top/t/udpcat-holder.py
 for tool in udpcat qsparse qsmqtt; do
@@ -80,15 +82,15 @@ config "$port"
 mqtt_subscribe "$T/held.sub" qliksense/event '%p'
 bg python3 "$holder" -s "$T/held.status" 127.0.0.1 "$port" -- "$qspipe" -c "$T/qspipe.ini" 2>"$T/held.err"
 h=$BG_PID
-starts() { grep -c '^start' "$T/held.status" 2>/dev/null || echo 0; }
-wait_for 10 test "$(starts)" -ge 1
+starts() { cat "$T/held.status" 2>/dev/null | grep -c "^start"; }
+wait_for 10 at_least 1 starts
 child() { sed -n 's/^start //p' "$T/held.status" | tail -n 1; }
 wait_for 10 test -n "$(udpcats "$(child)")"
 send "$port"
 for i in $(seq "$restarts"); do
 	sleep 0.6
 	kill -HUP "$h"	# the holder stops qspipe (SIGTERM) and starts it again
-	wait_for 20 test "$(starts)" -ge $((i + 1))
+	wait_for 20 at_least $((i + 1)) starts
 done
 wait_for 30 gone "$sender"
 wait_for 40 all_there "$T/held.sub"

@@ -7,6 +7,8 @@
 # of the services, the pipes) is done here; execlineb neither, so the up line, one
 # `/bin/sh -c "..."`, is run with sh.
 . "$(dirname "$0")/lib.sh"
+# at_least N COMMAND...: the number COMMAND prints is N or more (for wait_for, which runs it anew).
+at_least() { [ "$("${@:2}")" -ge "$1" ]; }
 [ -x "$top/udpcat" ] || { echo "1..0 # SKIP ./udpcat is not built"; exit 0; }
 for prog in s6-supervise s6-svc s6-svok s6-svwait s6-svstat s6-setuidgid s6-fdholder-daemon \
 	s6-fdholder-store s6-fdholder-getdump s6-fdholder-list; do
@@ -69,7 +71,7 @@ for i in 1 2 3; do
 	s6-svwait -U -t 20000 "$T/sv/udpcat"
 done
 wait_for 30 gone "$sender"
-wait_for 10 test "$(received)" -ge 6000
+wait_for 10 at_least 6000 received
 is "$(received)" 6000 "udpcat restarted 3 times while 6,000 datagrams came at 2,000/s: every one written"
 is "$(lines_in "$T/out")" 6000 "... once"
 is "$(grep -c 'datagrams' "$T/udpcat.err")" 3 "... three udpcats stopped on the way"
