@@ -10,6 +10,7 @@
 # Prints: restart: mode=M restarts=N rate=R sent=S delivered=D lost=L dup=U restart_ms=A/B
 # (mean/max time a restart took).
 # Usage: bench/restart.sh hup|held|plain [RESTARTS [RATE]]   (default 5 restarts at 5000/s)
+# Environment: RCVBUF, udpcat's receive buffer ([udpcat] rcvbuf; default udpcat's 8M).
 set -euo pipefail
 mode=${1:-}
 restarts=${2:-5} rate=${3:-5000}
@@ -26,6 +27,7 @@ mqtt_subscribe "$T/sub" qliksense/event '%p'
 port=$(free_port udp)
 {
 	printf '[udpcat]\nlisten = 127.0.0.1\nports = %s\n[qsroute]\nenable = no\n' "$port"
+	[ -z "${RCVBUF:-}" ] || printf '[udpcat]\nrcvbuf = %s\n' "$RCVBUF"
 	printf '[qsmqtt]\nhost = 127.0.0.1\nport = %s\nqos = 1\n' "$MQTT_PORT"
 	for e in session_start session_stop connection_open connection_close task_failed \
 		task_aborted task_succeeded task_distributed log; do
@@ -102,4 +104,4 @@ for t in "${took[@]}"; do sum=$((sum + t)); [ "$t" -le "$max" ] || max=$t; done
 # stopped, so that every udpcat and qsmqtt has said what it counted
 if [ "$mode" = held ]; then stop_pid "$holder"; else stop_pid "$q"; fi
 grep -a '^udpcat: [0-9]* datagrams\|^qsmqtt: \|^qspipe: ' "$T/qspipe.err" >&2 || true
-echo "restart: mode=$mode restarts=$restarts rate=$rate sent=$sent delivered=$delivered lost=$((sent - delivered)) dup=$dup restart_ms=$((sum / restarts))/$max"
+echo "restart: mode=$mode restarts=$restarts rate=$rate rcvbuf=${RCVBUF:-8M} sent=$sent delivered=$delivered lost=$((sent - delivered)) dup=$dup restart_ms=$((sum / restarts))/$max"
