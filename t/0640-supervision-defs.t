@@ -42,6 +42,7 @@ for want in Type=simple Restart=always DynamicUser=yes StateDirectory=qspipe NoN
 done
 if command -v systemd-analyze >/dev/null; then
 	sed "s|/usr/local/bin/qspipe|$top/scripts/qspipe|" "$unit" >"$T/qspipe.service"
+	cp "$top/etc/systemd/qspipe.socket" "$T/"	# which it requires
 	ok "systemd-analyze verify accepts the unit" systemd-analyze verify "$T/qspipe.service"
 else
 	skip "systemd-analyze is not installed"

@@ -63,7 +63,7 @@ like "$(tr "\0" " " <"/proc/$pid/cmdline")" "udpcat -c $T/qspipe.ini -N 3 -f [0-
 seq -f 'seq %06g' 1 6000 >"$T/seq"
 bg udpcat -s "127.0.0.1:$port" -R 2000 "$T/seq" 2>"$T/send.err"
 sender=$BG_PID
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	sleep 0.6
 	old=$(service_pid udpcat)
 	s6-svc -t "$T/sv/udpcat"
