@@ -85,12 +85,15 @@ h=$BG_PID
 starts() { cat "$T/held.status" 2>/dev/null | grep -c "^start"; }
 wait_for 10 at_least 1 starts
 child() { sed -n 's/^start //p' "$T/held.status" | tail -n 1; }
-wait_for 10 test -n "$(udpcats "$(child)")"
+# child_up: the qspipe the holder started last runs its udpcat (so it has its TERM trap)
+child_up() { [ -n "$(udpcats "$(child)")" ]; }
+wait_for 30 child_up
 send "$port"
 for i in $(seq "$restarts"); do
 	sleep 0.6
 	kill -HUP "$h"	# the holder stops qspipe (SIGTERM) and starts it again
 	wait_for 20 at_least $((i + 1)) starts
+	wait_for 30 child_up
 done
 wait_for 30 gone "$sender"
 wait_for 40 all_there "$T/held.sub"
@@ -100,7 +103,7 @@ is "$(grep -c '^exit 0' "$T/held.status")" "$restarts" "... each qspipe stopped 
 # SIGHUP to qspipe itself with held sockets: the new udpcat reads the same sockets.
 : >"$T/held.sub"
 q=$(child)
-wait_for 10 test -n "$(udpcats "$q")"
+wait_for 30 child_up
 send "$port"
 for i in $(seq "$restarts"); do
 	sleep 0.6
