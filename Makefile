@@ -41,7 +41,7 @@ FORCE:
 %.o: %.c *.h .build-flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-udpcat: udpcat.o $(COMMON)
+udpcat: udpcat.o pcap.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
 qsparse: qsparse.o ua.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
@@ -123,7 +123,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -141,6 +141,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/slack: slack.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
+fuzz/bin/pcap: pcap.c sig.c
+fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
 
 fuzz:
 	scripts/deps build fuzz

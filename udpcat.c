@@ -1,20 +1,22 @@
-/* udpcat: UDP datagrams in, one framed line per datagram out (DESIGN.md 2). The other way too:
- * framed or bare lines in, datagrams out (-s), to replay a dump; and the UDP payloads of a
- * pcap or pcapng capture out as framed lines (-P). */
+/* udpcat: UDP datagrams in, one framed line per datagram out (qspipe-events(5)). The other way
+ * too: framed or bare lines in, datagrams out (-s), to replay a dump; and the UDP payloads of a
+ * pcap or pcapng capture out as framed lines (-P, the reader in pcap.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdnoreturn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "lines.h"
+#include "pcap.h"
 #include "sig.h"
 #include "tsv.h"
 
@@ -38,9 +41,12 @@
 #define RCVBUF_MAX (INT_MAX / 2)	/* the kernel doubles what is asked into an int, capped here */
 #define PACE_SLACK 0.002	/* -R: seconds of lateness made up for at once, not more */
 #define PACE_GRAIN 0.001	/* -R: longest wait for datagrams to fall due together */
+#define DRAIN_SECONDS 1.0	/* after SIGTERM: how long the sockets' queues may take to write out */
 
 static const char usage[] =
-	"udpcat [-r] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"udpcat [-r] [-U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
+	"       udpcat -X COMMAND [-U] [-b ADDR] [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
 	"       udpcat -P FILE.pcap [-p PORT]... [-r]";
 
@@ -208,13 +214,17 @@ struct options {
 	size_t nallow;
 	const char *ports[MAX_PORTS];	/* -p */
 	size_t nports;
+	const char *fds[MAX_PORTS];	/* -f */
+	size_t nfds;
+	int reuse;			/* -U */
+	const char *exec;		/* -X */
 	char seen[128];			/* the flags given, to check they belong to the mode */
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
-	while ((c = getopt(argc, argv, "rb:a:B:N:c:s:R:Tx:P:p:")) != -1) {
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UX:s:R:Tx:P:p:")) != -1) {
 		switch (c) {
 		case 'r': o->bare = 1; break;
 		case 'b': o->bind = optarg; break;
@@ -231,6 +241,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 				die(2, "-a: more than %d prefixes", MAX_ALLOW);
 			o->allow[o->nallow++] = optarg;
 			break;
+		case 'U': o->reuse = 1; break;
+		case 'X': o->exec = optarg; break;
+		case 'f':
+			if (o->nfds == MAX_PORTS)
+				die(2, "-f: more than %d sockets", MAX_PORTS);
+			o->fds[o->nfds++] = optarg;
+			break;
 		case 'p':
 			if (o->nports == MAX_PORTS)
 				die(2, "-p: more than %d ports", MAX_PORTS);
@@ -240,7 +257,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		o->seen[c] = 1;
 	}
-	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : "rbaBNc";
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfU";
 	for (size_t f = 0; f < sizeof o->seen; f++)
 		if (o->seen[f] && !strchr(mode, (int)f))
 			diag_usage(usage);
@@ -265,12 +282,73 @@ struct framer {
 	struct timecache tc;
 	struct source_cache source;
 	int bare;		/* -r */
+	double deadline;	/* after SIGTERM: when writing gives up (monotonic); 0 before */
+	int midline;		/* a write ended inside a line, whose rest must come next */
+	int stuck;		/* the deadline passed with output unwritten */
 };
 
-static void write_out(struct buf *out)
+/* After SIGTERM: writes on, at most PIPE_BUF bytes at a time and ending at a line's end where
+ * a line allows, each once poll says it fits, until the deadline. A pipe takes such a write
+ * whole or not at all, so a reader that takes nothing leaves whole lines unwritten, never half
+ * of one (only a line longer than PIPE_BUF, or one a signal cut before, can be left cut). */
+static void write_bounded(struct framer *f, size_t *at)
 {
-	if (buf_write_fd(out, 1) < 0)
-		diesys(1, "stdout");
+	struct buf *out = &f->out;
+	while (*at < out->n) {
+		double left = f->deadline - now_mono();
+		if (left <= 0) {
+			f->stuck = 1;
+			return;
+		}
+		struct pollfd pfd = { .fd = 1, .events = POLLOUT };
+		int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			diesys(1, "poll stdout");
+		if (r <= 0)
+			continue;
+		const char *p = out->p + *at;
+		size_t n = out->n - *at, chunk = n < PIPE_BUF ? n : PIPE_BUF;
+		const char *lf = memrchr(p, '\n', chunk);
+		if (lf && !f->midline)
+			chunk = (size_t)(lf + 1 - p);
+		else if ((lf = memchr(p, '\n', chunk)))
+			chunk = (size_t)(lf + 1 - p);	/* the rest of a cut line, alone */
+		ssize_t w = write(1, p, chunk);
+		if (w < 0 && errno != EINTR && errno != EAGAIN)
+			diesys(1, "stdout");
+		if (w > 0) {
+			*at += (size_t)w;
+			f->midline = p[w - 1] != '\n';
+		}
+	}
+}
+
+/* Writes the lines out. Blocking, as a pipeline should, until SIGTERM: from then on bounded
+ * by the deadline (write_bounded); what is left then stays in the buffer, f->stuck set. */
+static void write_out(struct framer *f)
+{
+	struct buf *out = &f->out;
+	size_t at = 0;
+	while (at < out->n && !f->deadline) {
+		ssize_t w = write(1, out->p + at, out->n - at);
+		if (w > 0) {
+			at += (size_t)w;
+			f->midline = out->p[at - 1] != '\n';
+		} else if (w < 0 && errno == EINTR) {
+			if (sig_term)
+				f->deadline = now_mono() + DRAIN_SECONDS;
+		} else {
+			diesys(1, "stdout");
+		}
+	}
+	if (at < out->n)
+		write_bounded(f, &at);
+	if (at == out->n) {
+		buf_reset(out);
+	} else {
+		memmove(out->p, out->p + at, out->n - at);
+		out->n -= at;
+	}
 }
 
 static void add_source(struct buf *out, struct source_cache *sc, const struct addr6 *a, unsigned port)
@@ -301,8 +379,8 @@ static void frame_line(struct framer *f, const struct timespec *when, const stru
 	}
 	tsv_escape(out, payload, len);
 	buf_addc(out, '\n');
-	if (out->n > OUT_FLUSH)
-		write_out(out);
+	if (out->n > OUT_FLUSH && !f->stuck)
+		write_out(f);
 }
 
 /* ---- listen mode ---- */
@@ -361,7 +439,8 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 }
 
 /* The config file's settings, then the flags' over them. */
-static void configure(struct listener *l, const struct options *o, int nargs, char **args)
+static void configure(struct listener *l, const struct options *o, int nargs, char **args,
+		      size_t inherited)
 {
 	*l = (struct listener){ .rcvbuf = RCVBUF_DEFAULT };
 	if (conf_load(conf_path(o->conf), "udpcat", conf_key, l) < 0)
@@ -380,6 +459,13 @@ static void configure(struct listener *l, const struct options *o, int nargs, ch
 		if (why)
 			die(2, "-a %s: %s", o->allow[i], why);
 	}
+	if (inherited) {
+		/* The supervisor chose the ports: none of the config's, no PORT operands. */
+		if (nargs || o->bind || o->reuse)
+			diag_usage(usage);
+		l->nports = 0;
+		return;
+	}
 	if (nargs)
 		l->nports = 0;
 	for (int i = 0; i < nargs; i++) {
@@ -395,6 +481,7 @@ struct sock {
 	int fd;
 	char port[6];		/* the PORT column */
 	uint32_t drops;		/* the kernel's drop counter as last seen (SO_RXQ_OVFL) */
+	int held;		/* inherited (-f, LISTEN_FDS): its supervisor keeps it open */
 };
 
 static void set_int(int fd, int level, int name, const char *what, int value)
@@ -404,15 +491,22 @@ static void set_int(int fd, int level, int name, const char *what, int value)
 }
 
 /* Asks for the receive buffer, past net.core.rmem_max when allowed to; says once if less came. */
-static void set_rcvbuf(int fd, unsigned long want, int *warned)
+static void set_rcvbuf(int fd, unsigned long want, int inherited, int *warned)
 {
-	int v = (int)want;
+	int v;
+	socklen_t len = sizeof v;
+	/* An inherited socket may have more already (systemd's ReceiveBuffer=): never less. */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
+		diesys(1, "getsockopt SO_RCVBUF");
+	if (inherited && (unsigned long)v / 2 >= want)
+		return;
+	v = (int)want;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) < 0) {
 		if (errno != EPERM)
 			diesys(1, "setsockopt SO_RCVBUFFORCE");
 		set_int(fd, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", v);
 	}
-	socklen_t len = sizeof v;
+	len = sizeof v;
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
 		diesys(1, "getsockopt SO_RCVBUF");
 	/* The kernel reports twice what it grants to the data (the rest is its bookkeeping). */
@@ -423,7 +517,29 @@ static void set_rcvbuf(int fd, unsigned long want, int *warned)
 	}
 }
 
-static int open_socket(const struct listener *l, unsigned short port, int *warned)
+/* -U: every new datagram to the port goes to the newest socket of its SO_REUSEPORT group. The
+ * kernel numbers a group's sockets in the order they joined, and when one leaves the last takes
+ * its place: with the old udpcat at 0 and a new one at 1, this program (the group's, whichever
+ * socket attached it last) sends all to the new one while the old drains its queue; once the
+ * old is gone, 1 is out of range and the kernel picks by hash among the one left. */
+static void take_over(int fd, const char *where)
+{
+	static struct sock_filter newest[] = { BPF_STMT(BPF_RET | BPF_K, 1) };
+	struct sock_fprog prog = { .len = 1, .filter = newest };
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0)
+		diesys(1, "%s: setsockopt SO_ATTACH_REUSEPORT_CBPF", where);
+}
+
+/* What every socket gets, bound here or inherited: the receive buffer, the kernel's drop
+ * counter and receive time with each datagram. */
+static void set_options(int fd, const struct listener *l, int inherited, int *warned)
+{
+	set_rcvbuf(fd, l->rcvbuf, inherited, warned);
+	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
+	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+}
+
+static int open_socket(const struct listener *l, unsigned short port, int reuse, int *warned)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct addr6 any6 = { { 0 } };
@@ -451,19 +567,83 @@ static int open_socket(const struct listener *l, unsigned short port, int *warne
 		/* Dual stack: IPv4 senders arrive too, as IPv4-mapped addresses. */
 		set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
 	}
-	set_rcvbuf(fd, l->rcvbuf, warned);
-	set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
-	set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+	set_options(fd, l, 0, warned);
+	if (reuse)
+		set_int(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 1);
+	char where[ENDPOINT_SIZE];
+	format_endpoint(where, a, port);
 	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
-							       : sizeof(struct sockaddr_in6)) < 0) {
-		int err = errno;
-		char where[ENDPOINT_SIZE];
-		format_endpoint(where, a, port);
-		errno = err;
+							       : sizeof(struct sockaddr_in6)) < 0)
 		diesys(1, "bind %s", where);
-	}
+	if (reuse)
+		take_over(fd, where);
 	return fd;
 }
+
+/* An inherited socket (-f, LISTEN_FDS): a UDP socket bound to a port, or exit 2 naming it. Its
+ * port is the PORT column. Left blocking as it came (its file description is the supervisor's
+ * too): every receive here is MSG_DONTWAIT. */
+static void adopt_socket(struct sock *s, int fd, const char *what, const struct listener *l,
+			 int *warned)
+{
+	int type, proto;
+	socklen_t len = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+		if (errno == EBADF || errno == ENOTSOCK)
+			die(2, "%s: %s", what, errno == EBADF ? "not an open descriptor" : "not a socket");
+		diesys(1, "%s: getsockopt SO_TYPE", what);
+	}
+	len = sizeof proto;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
+		diesys(1, "%s: getsockopt SO_PROTOCOL", what);
+	struct sockaddr_storage ss;
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		diesys(1, "%s: getsockname", what);
+	struct addr6 a;
+	unsigned port = (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) ? from_sockaddr(&ss, &a) : 0;
+	if (type != SOCK_DGRAM || proto != IPPROTO_UDP || !port)
+		die(2, "%s: not a UDP socket bound to a port", what);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		diesys(1, "%s: fcntl", what);
+	set_options(fd, l, 1, warned);
+	*s = (struct sock){ .fd = fd, .held = 1 };
+	format_uint(s->port, port);
+}
+
+/* systemd's socket activation, by its protocol: LISTEN_PID names this process, LISTEN_FDS
+ * counts the sockets from descriptor 3, LISTEN_FDNAMES names them (colon-separated, for
+ * messages). The variables are removed, so that no child takes them for its own. */
+static size_t listen_fds(struct sock *socks, size_t have, const struct listener *l, int *warned)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	unsigned long p, n;
+	if (!pid || !fds || conf_ulong(pid, 1, ULONG_MAX, &p) || p != (unsigned long)getpid())
+		return 0;
+	if (conf_ulong(fds, 1, MAX_PORTS - have, &n))
+		die(2, "LISTEN_FDS=%s: not a number of sockets from 1 to %zu", fds, MAX_PORTS - have);
+	for (unsigned long i = 0; i < n; i++) {
+		char what[96];
+		size_t len = 0;
+		if (names) {
+			len = strcspn(names, ":");
+			if (len > 40)
+				len = 40;
+		}
+		snprintf(what, sizeof what, "socket %lu of LISTEN_FDS%s%.*s%s (fd %lu)", i + 1,
+			 len ? " ('" : "", (int)len, names ? names : "", len ? "')" : "", 3 + i);
+		adopt_socket(&socks[have + i], (int)(3 + i), what, l, warned);
+		if (names)
+			names = strchr(names, ':') ? strchr(names, ':') + 1 : NULL;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n;
+}
+
+
 
 /* s6 readiness: a line on the descriptor once every socket is bound. */
 static void notify_ready(const char *fdtext)
@@ -488,6 +668,8 @@ struct receiver {
 	char *data;
 	struct framer fr;
 	unsigned long long datagrams, bytes, denied, truncated;
+	unsigned long long left, unwritten;	/* dropped at exit: unread, and read but not written */
+	unsigned long long left_queued;		/* bytes left in inherited sockets at exit */
 	struct ratelimit rl;
 };
 
@@ -561,27 +743,91 @@ static void take(struct receiver *rc, struct sock *s, unsigned i)
 	frame_line(&rc->fr, &when, &from, from_port, s->port, rc->iov[i].iov_base, len);
 }
 
+/* One batch from the socket, framed; how many datagrams it held (0: none waiting). */
+static int read_batch(struct receiver *rc, struct sock *s, int flags)
+{
+	for (int i = 0; i < BATCH; i++) {
+		rc->msgs[i].msg_hdr.msg_namelen = sizeof rc->from[i];
+		rc->msgs[i].msg_hdr.msg_controllen = sizeof rc->ctl[i].b;
+		rc->msgs[i].msg_hdr.msg_flags = 0;
+	}
+	int got = recvmmsg(s->fd, rc->msgs, BATCH, MSG_DONTWAIT | flags, NULL);
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		diesys(1, "recvmmsg on port %s", s->port);
+	}
+	return got;
+}
+
 /* Takes what the socket holds, a batch at a time, each batch written out at once. */
 static void drain(struct receiver *rc, struct sock *s)
 {
 	for (int round = 0; round < ROUNDS; round++) {
-		for (int i = 0; i < BATCH; i++) {
-			rc->msgs[i].msg_hdr.msg_namelen = sizeof rc->from[i];
-			rc->msgs[i].msg_hdr.msg_controllen = sizeof rc->ctl[i].b;
-			rc->msgs[i].msg_hdr.msg_flags = 0;
-		}
-		int got = recvmmsg(s->fd, rc->msgs, BATCH, MSG_DONTWAIT, NULL);
-		if (got < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			diesys(1, "recvmmsg on port %s", s->port);
-		}
+		int got = read_batch(rc, s, 0);
 		for (int i = 0; i < got; i++)
 			take(rc, s, (unsigned)i);
-		write_out(&rc->fr.out);
-		if (got < BATCH)
+		write_out(&rc->fr);
+		if (got < BATCH || rc->fr.stuck)
 			return;
 	}
+}
+
+/* After SIGTERM: what the sockets hold is read and written out until they are empty, or until
+ * DRAIN_SECONDS have passed or the output stops taking lines. Reading waits for the output:
+ * what cannot be written is not read. */
+static void exit_drain(struct receiver *rc, struct sock *socks, size_t n)
+{
+	struct framer *f = &rc->fr;
+	if (!f->deadline)
+		f->deadline = now_mono() + DRAIN_SECONDS;
+	for (;;) {
+		write_out(f);
+		if (f->stuck || now_mono() >= f->deadline)
+			break;
+		int got = 0;
+		for (size_t i = 0; i < n; i++) {
+			int k = read_batch(rc, &socks[i], 0);
+			for (int j = 0; j < k; j++)
+				take(rc, &socks[i], (unsigned)j);
+			got += k;
+		}
+		if (!got)
+			break;
+	}
+	write_out(f);
+	/* The lines left in the buffer, a cut one included: one datagram each. */
+	for (const char *p = f->out.p, *end = p + f->out.n; p < end; p++)
+		if (*p == '\n')
+			rc->unwritten++;
+	if (f->midline && f->out.n && f->out.p[f->out.n - 1] != '\n')
+		rc->unwritten++;
+}
+
+/* What a socket still holds at exit. One udpcat bound is closed with it, so its datagrams are
+ * read (their lengths only) and counted as lost; an inherited one outlives udpcat in its
+ * supervisor, so its queue is left for the next reader and only its size (the kernel's
+ * accounting, SO_MEMINFO) is told. */
+static void count_left(struct receiver *rc, struct sock *s)
+{
+	if (s->held) {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof mem;
+		if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0)
+			rc->left_queued += mem[SK_MEMINFO_RMEM_ALLOC];
+		return;
+	}
+	for (int i = 0; i < BATCH; i++)
+		rc->iov[i].iov_len = 0;
+	/* Bounded: a flood cannot keep udpcat counting. */
+	for (int k = 0; k < 100000 / BATCH; k++) {
+		int got = read_batch(rc, s, MSG_TRUNC);
+		rc->left += (unsigned)got;
+		if (got < BATCH)
+			break;
+	}
+	for (int i = 0; i < BATCH; i++)
+		rc->iov[i].iov_len = RECV_SIZE;
 }
 
 /* The socket's drop counter as /proc/net/udp shows it now: SO_RXQ_OVFL tells it only along
@@ -606,6 +852,8 @@ static void update_drops(struct sock *s)
 	}
 }
 
+/* The counters; at exit also what was left unread or unwritten, only when there was any, so
+ * that the line reads as it always did. */
 static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 {
 	unsigned long long drops = 0;
@@ -614,22 +862,98 @@ static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 		drops += socks[i].drops;
 	}
 	ratelimit_flush(&rc->rl, "truncated-datagram diagnostics");
-	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel",
-	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops);
+	char exit_loss[160] = "", *p = exit_loss;
+	size_t room = sizeof exit_loss;
+	if (rc->left || rc->unwritten) {
+		int k = snprintf(p, room, ", %llu dropped at exit (%llu left unread in the sockets, "
+				 "%llu not written out by the deadline)",
+				 rc->left + rc->unwritten, rc->left, rc->unwritten);
+		p += k, room -= (size_t)k;
+	}
+	if (rc->left_queued)
+		snprintf(p, room, ", %llu bytes left queued in inherited sockets", rc->left_queued);
+	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel%s",
+	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops, exit_loss);
+}
+
+/* Whether systemd passed sockets to this process. */
+static int activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+	unsigned long p;
+	return pid && getenv("LISTEN_FDS") && !conf_ulong(pid, 1, ULONG_MAX, &p) &&
+	       p == (unsigned long)getpid();
+}
+
+/* The sockets: inherited (-f, then LISTEN_FDS) or, without any, bound here. */
+static size_t open_sockets(const struct options *o, const struct listener *l, struct sock *socks)
+{
+	int warned = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < o->nfds; i++) {
+		unsigned long fd;
+		char what[32];
+		if (conf_ulong(o->fds[i], 0, INT_MAX, &fd))
+			die(2, "-f %s: not a file descriptor number", o->fds[i]);
+		for (size_t j = 0; j < n; j++)
+			if (socks[j].fd == (int)fd)
+				die(2, "-f %s: given twice", o->fds[i]);
+		snprintf(what, sizeof what, "-f %lu", fd);
+		adopt_socket(&socks[n++], (int)fd, what, l, &warned);
+	}
+	n += listen_fds(socks, n, l, &warned);
+	if (n)
+		return n;
+	for (size_t i = 0; i < l->nports; i++) {
+		socks[i] = (struct sock){ .fd = open_socket(l, l->ports[i], o->reuse, &warned) };
+		format_uint(socks[i].port, l->ports[i]);
+	}
+	return l->nports;
+}
+
+/* -X: the sockets bound, handed on as systemd would (descriptors 3.., LISTEN_FDS, LISTEN_PID of
+ * this process, which sh keeps, LISTEN_FDNAMES the ports) to /bin/sh -c COMMAND, for a
+ * supervisor's fd store (s6-fdholder-store) to keep. */
+static noreturn void exec_with_sockets(const char *command, const struct sock *socks, size_t n)
+{
+	int high[MAX_PORTS];
+	char names[MAX_PORTS * 6] = "", number[24];
+	/* Out of the way first, so that moving one to 3+i never closes another. */
+	for (size_t i = 0; i < n; i++)
+		if ((high[i] = fcntl(socks[i].fd, F_DUPFD_CLOEXEC, 3 + MAX_PORTS)) < 0)
+			diesys(1, "fcntl F_DUPFD");
+	for (size_t i = 0; i < n; i++) {
+		if (dup2(high[i], (int)(3 + i)) < 0)	/* without close-on-exec */
+			diesys(1, "dup2");
+		close(high[i]);
+		if (i)
+			strcat(names, ":");
+		strcat(names, socks[i].port);
+	}
+	snprintf(number, sizeof number, "%zu", n);
+	if (setenv("LISTEN_FDS", number, 1) < 0 || setenv("LISTEN_FDNAMES", names, 1) < 0)
+		diesys(1, "setenv");
+	snprintf(number, sizeof number, "%ld", (long)getpid());
+	if (setenv("LISTEN_PID", number, 1) < 0)
+		diesys(1, "setenv");
+	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+	diesys(1, "exec /bin/sh");
 }
 
 static int listen_mode(const struct options *o, int nargs, char **args)
 {
 	struct listener l;
-	configure(&l, o, nargs, args);
+	configure(&l, o, nargs, args, !o->exec && (o->nfds || activated()));
 	struct sock socks[MAX_PORTS];
 	struct pollfd pfd[MAX_PORTS + 1];
-	int warned = 0;
-	for (size_t i = 0; i < l.nports; i++) {
-		socks[i] = (struct sock){ .fd = open_socket(&l, l.ports[i], &warned) };
-		snprintf(socks[i].port, sizeof socks[i].port, "%u", l.ports[i]);
-		pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
+	l.nports = open_sockets(o, &l, socks);
+	if (o->exec) {
+		if (o->ready)
+			notify_ready(o->ready);
+		exec_with_sockets(o->exec, socks, l.nports);
 	}
+	for (size_t i = 0; i < l.nports; i++)
+		pfd[i] = (struct pollfd){ .fd = socks[i].fd, .events = POLLIN };
 	/* Only errors are asked for: a reader that went away ends udpcat without waiting for a
 	 * datagram to fail writing. */
 	pfd[l.nports] = (struct pollfd){ .fd = 1 };
@@ -657,13 +981,17 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 			else if (pfd[i].revents)
 				die(1, "port %s: socket error", socks[i].port);
 	}
+	exit_drain(rc, socks, l.nports);
+	for (size_t i = 0; i < l.nports; i++)
+		count_left(rc, &socks[i]);
 	listen_summary(rc, socks, l.nports);
+	int status = rc->left || rc->unwritten;
 	for (size_t i = 0; i < l.nports; i++)
 		close(socks[i].fd);
 	buf_free(&rc->fr.out);
 	free(rc->data);
 	free(rc);
-	return 0;
+	return status;
 }
 
 /* ---- send mode ---- */
@@ -986,260 +1314,9 @@ static int send_mode(const struct options *o, int nargs, char **args)
 
 /* ---- pcap mode ---- */
 
-#define TIME_MAX 253402300799LL	/* 9999-12-31T23:59:59Z: the last second RFC 3339 can write */
-
-enum packet { PKT_UDP, PKT_OTHER, PKT_FRAGMENT, PKT_TRUNCATED, PKT_MALFORMED };
-
-struct udp_view {
-	struct addr6 src;
-	unsigned sport, dport;
-	const unsigned char *payload;
-	size_t len;
-	char why[80];		/* PKT_MALFORMED: what is impossible in it */
-};
-
-static unsigned be16(const unsigned char *p) { return (unsigned)p[0] << 8 | p[1]; }
-
-static enum packet parse_udp(const unsigned char *p, size_t n, struct udp_view *u)
+static void flush_before_read(void *fr)
 {
-	if (n < 8)
-		return PKT_TRUNCATED;
-	unsigned len = be16(p + 4);
-	if (len < 8) {
-		snprintf(u->why, sizeof u->why, "UDP length %u (less than 8)", len);
-		return PKT_MALFORMED;
-	}
-	if (len > n)
-		return PKT_TRUNCATED;
-	u->sport = be16(p);
-	u->dport = be16(p + 2);
-	u->payload = p + 8;
-	u->len = len - 8;
-	return PKT_UDP;
-}
-
-static enum packet parse_ipv4(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 20)
-		return PKT_TRUNCATED;
-	size_t hlen = (size_t)(p[0] & 15) * 4, total = be16(p + 2);
-	if (p[9] != IPPROTO_UDP)
-		return PKT_OTHER;
-	if (be16(p + 6) & 0x3fff)	/* more fragments, or an offset */
-		return PKT_FRAGMENT;
-	if (hlen < 20) {
-		snprintf(u->why, sizeof u->why, "IPv4 header length %zu (less than 20)", hlen);
-		return PKT_MALFORMED;
-	}
-	if (total < hlen) {
-		snprintf(u->why, sizeof u->why, "IPv4 total length %zu (less than its header, %zu)",
-			 total, hlen);
-		return PKT_MALFORMED;
-	}
-	if (total > n)
-		return PKT_TRUNCATED;
-	map_v4(&u->src, p + 12);
-	return parse_udp(p + hlen, total - hlen, u);
-}
-
-static enum packet parse_ipv6(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 40)
-		return PKT_TRUNCATED;
-	size_t total = 40 + be16(p + 4), at = 40;
-	unsigned next = p[6];
-	if (total > n)
-		return PKT_TRUNCATED;
-	memcpy(u->src.b, p + 8, 16);
-	/* Hop-by-hop, routing and destination options headers may come before UDP. */
-	while (next == 0 || next == 43 || next == 60) {
-		if (at + 8 > total)
-			return PKT_TRUNCATED;
-		next = p[at];
-		at += ((size_t)p[at + 1] + 1) * 8;
-	}
-	if (next == 44)
-		return PKT_FRAGMENT;
-	if (next != IPPROTO_UDP)
-		return PKT_OTHER;
-	if (at > total)
-		return PKT_TRUNCATED;
-	return parse_udp(p + at, total - at, u);
-}
-
-static enum packet parse_ip_packet(const unsigned char *p, size_t n, struct udp_view *u)
-{
-	if (n < 1)
-		return PKT_TRUNCATED;
-	switch (p[0] >> 4) {
-	case 4: return parse_ipv4(p, n, u);
-	case 6: return parse_ipv6(p, n, u);
-	default: return PKT_OTHER;
-	}
-}
-
-/* The UDP datagram in a captured frame, behind its link-layer header. */
-static enum packet parse_frame(int dlt, const unsigned char *p, size_t n, struct udp_view *u)
-{
-	size_t at, type_at;
-	switch (dlt) {
-	case DLT_RAW:
-	case DLT_IPV4:
-	case DLT_IPV6:
-		return parse_ip_packet(p, n, u);
-	case DLT_NULL:
-	case DLT_LOOP:
-		/* The address family, in either byte order: the IP version tells. */
-		return n < 4 ? PKT_TRUNCATED : parse_ip_packet(p + 4, n - 4, u);
-	case DLT_LINUX_SLL:
-		type_at = 14, at = 16;
-		break;
-	case DLT_LINUX_SLL2:
-		type_at = 0, at = 20;
-		break;
-	default:		/* DLT_EN10MB, possibly VLAN-tagged */
-		type_at = 12, at = 14;
-		while (at <= n && (be16(p + type_at) == 0x8100 || be16(p + type_at) == 0x88a8))
-			type_at += 4, at += 4;
-	}
-	if (at > n)
-		return PKT_TRUNCATED;
-	unsigned type = be16(p + type_at);
-	if (type != 0x0800 && type != 0x86dd)
-		return PKT_OTHER;
-	return parse_ip_packet(p + at, n - at, u);
-}
-
-/* What became of the packets read, for the summary. */
-struct pcap_counts {
-	unsigned long long packets, written, other, fragments, truncated, filtered, malformed;
-};
-
-static void pcap_summary(const struct pcap_counts *c, struct ratelimit *rl)
-{
-	ratelimit_flush(rl, "malformed-packet diagnostics");
-	/* The malformed count only when there are some, so the line reads as it always did. */
-	char malformed[40] = "";
-	if (c->malformed)
-		snprintf(malformed, sizeof malformed, ", %llu malformed", c->malformed);
-	warnx("%llu packets, %llu datagrams written, %llu not UDP, %llu fragments, %llu truncated, "
-	      "%llu filtered out%s", c->packets, c->written, c->other, c->fragments, c->truncated,
-	      c->filtered, malformed);
-}
-
-/* The capture as libpcap reads it: a stdio stream over the file, so that its reads can be
- * seen. libpcap takes a read interrupted by a signal (sig.h: no SA_RESTART) for a broken file;
- * here SIGUSR1 prints the summary at once, SIGHUP is ignored, and only SIGTERM ends the input.
- * Before a read from anything but a regular file the output is written out: a capture from a
- * pipe (tcpdump -w -) comes out batch by batch, never waiting for the next packet. */
-struct capture {
-	int fd;
-	int regular;		/* a regular file: written out in OUT_FLUSH blocks */
-	const char *name;	/* for messages: the path, or stdin */
-	struct framer fr;
-	struct pcap_counts counts;
-	struct ratelimit rl;
-};
-
-static ssize_t capture_read(void *cookie, char *p, size_t n)
-{
-	struct capture *c = cookie;
-	for (;;) {
-		if (!c->regular)
-			write_out(&c->fr.out);
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			pcap_summary(&c->counts, &c->rl);
-		}
-		if (sig_term) {
-			errno = EINTR;
-			return -1;
-		}
-		ssize_t r = read(c->fd, p, n);
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
-}
-
-/* Opens the capture; NULL when SIGTERM came before its header did. */
-static pcap_t *open_capture(struct capture *c, const char *path)
-{
-	int stdin_ = !strcmp(path, "-");
-	c->name = stdin_ ? "stdin" : path;
-	c->fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (c->fd < 0 || fstat(c->fd, &st) < 0)
-		diesys(1, "%s", path);
-	c->regular = S_ISREG(st.st_mode);
-	FILE *f = fopencookie(c, "r", (cookie_io_functions_t){ .read = capture_read });
-	if (!f)
-		diesys(1, "%s: fopencookie", path);
-	/* Fewer, larger reads from a file; from a pipe a read returns what is there anyway. */
-	setvbuf(f, NULL, _IOFBF, 64 * 1024);
-	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *pc = pcap_fopen_offline(f, err);
-	if (!pc && sig_term) {
-		fclose(f);
-		return NULL;
-	}
-	if (!pc)
-		die(1, "%s: not a pcap or pcapng capture (%s)", path, err);
-	switch (pcap_datalink(pc)) {
-	case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_LINUX_SLL2: case DLT_RAW: case DLT_IPV4:
-	case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
-		return pc;
-	default:
-		die(1, "%s: link type %s not supported", path,
-		    pcap_datalink_val_to_name(pcap_datalink(pc)));
-	}
-}
-
-static void packet_malformed(struct capture *c, const char *why)
-{
-	c->counts.malformed++;
-	if (ratelimit_allow(&c->rl, 10, "malformed-packet diagnostics"))
-		warnx("%s: packet %llu: %s", c->name, c->counts.packets, why);
-}
-
-static int port_wanted(const unsigned short *ports, size_t n, unsigned port)
-{
-	if (!n)
-		return 1;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
-			return 1;
-	return 0;
-}
-
-static void take_packet(struct capture *c, int dlt, const struct options *o, const unsigned short *ports,
-			const struct pcap_pkthdr *h, const unsigned char *p)
-{
-	struct pcap_counts *n = &c->counts;
-	n->packets++;
-	struct udp_view u;
-	switch (parse_frame(dlt, p, h->caplen, &u)) {
-	case PKT_UDP: break;
-	case PKT_OTHER: n->other++; return;
-	case PKT_FRAGMENT: n->fragments++; return;
-	case PKT_TRUNCATED: n->truncated++; return;
-	case PKT_MALFORMED: packet_malformed(c, u.why); return;
-	}
-	if (!port_wanted(ports, o->nports, u.dport)) {
-		n->filtered++;
-		return;
-	}
-	/* A time no framed line can hold (a broken record): skipped rather than written wrong. */
-	if (h->ts.tv_sec < 0 || h->ts.tv_sec > TIME_MAX || h->ts.tv_usec < 0 || h->ts.tv_usec > 999999) {
-		snprintf(u.why, sizeof u.why, "time out of range (%lld s %lld us)",
-			 (long long)h->ts.tv_sec, (long long)h->ts.tv_usec);
-		packet_malformed(c, u.why);
-		return;
-	}
-	n->written++;
-	struct timespec ts = { h->ts.tv_sec, (long)h->ts.tv_usec * 1000 };
-	char port[6];
-	format_uint(port, u.dport);
-	frame_line(&c->fr, &ts, &u.src, u.sport, port, u.payload, u.len);
+	write_out(fr);
 }
 
 static int pcap_mode(const struct options *o, int nargs)
@@ -1250,33 +1327,20 @@ static int pcap_mode(const struct options *o, int nargs)
 	for (size_t i = 0; i < o->nports; i++)
 		if (parse_port(o->ports[i], strlen(o->ports[i]), &ports[i]))
 			die(2, "-p %s: not a port number (1-65535)", o->ports[i]);
-	struct capture *c = calloc(1, sizeof *c);
-	if (!c)
-		die(1, "allocating the capture reader: out of memory");
-	c->fr.bare = o->bare;
-	pcap_t *pc = open_capture(c, o->pcap);
-	if (pc) {
-		int dlt = pcap_datalink(pc);
-		struct pcap_pkthdr *h;
-		const unsigned char *p;
-		int r;
-		while (!sig_term && (r = pcap_next_ex(pc, &h, &p)) == 1) {
-			if (sig_usr1) {
-				sig_usr1 = 0;
-				pcap_summary(&c->counts, &c->rl);
-			}
-			take_packet(c, dlt, o, ports, h, p);
-		}
-		write_out(&c->fr.out);
-		if (!sig_term && r == PCAP_ERROR)
-			die(1, "%s: %s", o->pcap, pcap_geterr(pc));
-		pcap_close(pc);
+	struct framer fr = { .bare = o->bare };
+	struct capture *c = capture_open(o->pcap, ports, o->nports, flush_before_read, &fr);
+	struct capture_dgram d;
+	while (capture_next(c, &d)) {
+		struct addr6 src;
+		memcpy(src.b, d.src, sizeof src.b);
+		char port[6];
+		format_uint(port, d.dport);
+		frame_line(&fr, &d.time, &src, d.sport, port, d.payload, d.len);
 	}
-	if (strcmp(o->pcap, "-"))
-		close(c->fd);
-	pcap_summary(&c->counts, &c->rl);
-	buf_free(&c->fr.out);
-	free(c);
+	write_out(&fr);
+	capture_summary(c);
+	capture_close(c);
+	buf_free(&fr.out);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ is "$(find "$rc" -name pipeline-name | wc -l | tr -d ' ')" 1 "... and only there
 is "$(cat "$rc/qspipe-udpcat/notification-fd")" 3 "udpcat: notification-fd 3"
 like "$(cat "$rc/qspipe-udpcat/run")" "-x udpcat -- -N 3\$" "... and udpcat -N 3 writes readiness to it"
 is "$(cat "$rc/qspipe-state/type")" oneshot "qspipe-state: a oneshot"
-is "$(find "$rc" -path '*/dependencies.d/*' | wc -l | tr -d ' ')" 5 "every stage depends on qspipe-state"
+is "$(find "$rc" -path "*/dependencies.d/qspipe-state" | wc -l | tr -d " ")" 5 "every stage depends on qspipe-state"
 
 # the runit service
 ok "etc/sv/qspipe/run: valid sh" sh -n "$top/etc/sv/qspipe/run"
@@ -42,6 +42,7 @@ for want in Type=simple Restart=always DynamicUser=yes StateDirectory=qspipe NoN
 done
 if command -v systemd-analyze >/dev/null; then
 	sed "s|/usr/local/bin/qspipe|$top/scripts/qspipe|" "$unit" >"$T/qspipe.service"
+	cp "$top/etc/systemd/qspipe.socket" "$T/"	# which it requires
 	ok "systemd-analyze verify accepts the unit" systemd-analyze verify "$T/qspipe.service"
 else
 	skip "systemd-analyze is not installed"

@@ -27,7 +27,7 @@ ok "lintian's warnings are none" not grep -q '^W: qspipe' "$T/deb.log"
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$T/files"
 for f in /usr/bin/udpcat /usr/bin/qsparse /usr/bin/qsroute /usr/bin/qsslack /usr/bin/qsmqtt \
 	/usr/bin/qspipe /usr/bin/qssend /usr/share/man/man1/qspipe.1.gz /etc/qspipe.ini \
-	/lib/systemd/system/qspipe.service /usr/lib/sysusers.d/qspipe.conf \
+	/lib/systemd/system/qspipe.service /lib/systemd/system/qspipe.socket /usr/lib/sysusers.d/qspipe.conf \
 	/usr/share/qspipe/samples/task-events.txt /usr/share/qspipe/log4net/scheduler/LocalLogConfig.xml; do
 	ok "it holds $f" grep -qx "$f" "$T/files"
 done
