@@ -537,13 +537,16 @@ const char *tsv_check_attrs(const char *p, size_t n)
 					return "duplicate attribute";
 		bloom |= bit;
 		seen[count++] = (struct slice){ name, len };
-		const char *value = s + 1, *tab = memchr(value, '\t', (size_t)(end - value));
-		size_t vlen = (size_t)((tab ? tab : end) - value);
-		if (tsv_needs_escape(value, vlen) && tsv_check(value, vlen, NULL) < 0)
+		/* values are short: one loop finds the TAB and any byte to look at closer */
+		const char *value = ++s;
+		unsigned special = 0;
+		for (; s < end && *s != '\t'; s++)
+			special |= tsv_escape_needed[(unsigned char)*s];
+		if (special && tsv_check(value, (size_t)(s - value), NULL) < 0)
 			return "malformed escape or control byte in an attribute";
-		if (!tab)
+		if (s == end)
 			return NULL;
-		s = tab + 1;
+		s++;
 	}
 }
 
