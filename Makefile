@@ -56,11 +56,12 @@ check: deps
 	$(MAKE) all
 	prove $(PROVE_FLAGS) t/
 
-# The whole pipeline on this machine with etc/qspipe.ini, and a private MQTT broker when none
-# listens on localhost:1883.
+# The whole pipeline on this machine with etc/qspipe.ini (RUN_CONF=FILE for another), and a
+# private MQTT broker when none listens on localhost:1883. Ctrl-C stops it cleanly.
+RUN_CONF = etc/qspipe.ini
 run: deps
 	$(MAKE) all
-	scripts/qspipe -m -c etc/qspipe.ini
+	scripts/qspipe -m -c $(RUN_CONF)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

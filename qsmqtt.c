@@ -647,13 +647,15 @@ static void check_config(struct mqtt *m)
 	if (!m->port)
 		m->port = m->tls ? 8883 : 1883;
 	if (!m->client_id) {
+		/* Unique per process: a broker drops the older of two connections with one id, so
+		 * a second qsmqtt on the host (a second `make run`) would take the first's over. */
 		char host[256] = "localhost";
 		if (gethostname(host, sizeof host - 1) < 0)
 			warnsys("gethostname");
-		m->client_id = malloc(strlen(host) + 8);
-		if (!m->client_id)
-			die(1, "out of memory");
-		sprintf(m->client_id, "qsmqtt-%s", host);
+		struct buf id = { 0 };
+		buf_printf(&id, "qsmqtt-%s-%ld", host, (long)getpid());
+		m->client_id = xstrdup(buf_str(&id));
+		buf_free(&id);
 	}
 }
 

@@ -1169,14 +1169,10 @@ int sink_run(struct sink *s, int nfiles, char **files)
 		s->drv->stop(s->ctx);
 	flush_output(s);
 	report_left(s, at_eof && !sig_term);
-	unsigned long long bad = 0;
-	for (int i = 0; i < NBAD; i++) {
+	for (int i = 0; i < NBAD; i++)
 		ratelimit_flush(&s->rl_bad[i], "bad-line diagnostics");
-		bad += s->n_bad[i];
-	}
 	ratelimit_flush(&s->rl_dead, "undeliverable-event diagnostics");
-	if (bad || s->n_dropped || s->n_dead)
-		summary(s, "exit: ");
+	summary(s, "exit: ");	/* always: what this run did, as every tool says at exit */
 	if (s->use_spool)
 		spool_close(&s->sp);
 	if (s->in.stdin_flags >= 0)
