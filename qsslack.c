@@ -206,6 +206,10 @@ static void setup_hooks(struct qsslack *q)
 	unsigned selected = sink_events(q->sink);
 	for (int ev = 0; ev < TSV_NEVENTS; ev++) {
 		struct buf *url = &q->conf.webhook[ev];
+		if (url->n && !(selected & (1u << ev)))
+			warnx("webhook.%s is set, but %s is not among the events posted (events =, "
+			      "default task_failed task_aborted): nothing goes to it",
+			      tsv_event_names[ev].p, tsv_event_names[ev].p);
 		if (!url->n)
 			url = &q->conf.webhook[DEFAULT_HOOK];
 		if (!url->n) {
@@ -543,7 +547,9 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qsslack q = { .conf = { .rate = 1, .timeout = 10 } };
 	struct sink_driver driver = {
-		.name = "qsslack", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
+		/* a notification: what needs a person by default; the rest on request (events =) */
+		.name = "qsslack", .default_events = 1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED,
+		.conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);

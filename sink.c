@@ -807,7 +807,7 @@ int sink_flag(struct sink *s, int opt, const char *arg)
 	case 't': s->passthrough = 1; return 1;
 	case 'c': s->conf_file = arg; return 1;
 	case 'S': s->flag_spool = xstrdup(arg); return 1;
-	case 'e': s->flag_events = xstrdup(arg); return 1;
+	case 'e': free(s->flag_events); s->flag_events = xstrdup(arg); return 1;	/* the last wins */
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 # malformed event lines into qsroute, qsmqtt (no broker) and qsslack -n, give a few diagnostics a
 # second per reason, while the counters (and the "N more suppressed" notes) account for all.
 . "$(dirname "$0")/lib.sh"
+all_events qsslack	# these tests use every kind of event
 
 N=20000
 # bound NREASONS MS: most stderr lines allowed in MS milliseconds: per reason and per second
