@@ -1,4 +1,4 @@
-/* qsslack: events in, Slack incoming-webhook posts out (DESIGN.md). The sink runtime (sink.h)
+/* qsslack: events in, Slack incoming-webhook posts out (qspipe-events(5)). The sink runtime (sink.h)
  * reads, queues, spools and retries; this file formats (slack.h) and posts with the libcurl
  * multi interface in the runtime's loop: one lane, one easy handle (so one kept-alive
  * connection) and one post in flight per webhook, paced, with digests of what waits. */

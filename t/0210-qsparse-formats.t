@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qsparse: every format and prefix alias of DESIGN.md 4, case, legacy ports, trimming, line ends,
+# qsparse: every format and prefix alias of qspipe-events(5), case, legacy ports, trimming, line ends,
 # app ids from contexts, exceptions, surplus ';', -H, -u, -q and the [qsparse] config section.
 . "$(dirname "$0")/lib.sh"
 

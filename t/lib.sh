@@ -174,7 +174,7 @@ for n, line in enumerate(open(sys.argv[1], "rb"), 1):
 ' "$1"
 }
 
-# event_line TIME EVENT [COLUMN=VALUE]...: an event line (DESIGN.md 3), the other columns empty.
+# event_line TIME EVENT [COLUMN=VALUE]...: an event line (qspipe-events(5)), the other columns empty.
 event_line() {
 	local -A c=([time]=$1 [event]=$2)
 	local kv f out=
