@@ -1,5 +1,5 @@
-/* qsparse: framed or bare Qlik Sense log4net payloads in (DESIGN.md 2), normalized events out
- * (DESIGN.md 3), recognizing the formats of DESIGN.md 4. */
+/* qsparse: framed or bare Qlik Sense log4net payloads in (qspipe-events(5)), normalized events out
+ * (qspipe-events(5)), recognizing the formats of qspipe-events(5). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -16,7 +16,13 @@
 #include "sig.h"
 #include "tsv.h"
 
-static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [FILE...]";
+static const char usage[] =
+	"qsparse [-H] [-u] [-q] [-c FILE] [FILE...]\n"
+	"  -H       print the header line of column names first\n"
+	"  -u       keep unrecognized payloads as `unknown` events\n"
+	"  -q       no per-line diagnostics, counters only\n"
+	"  -c FILE  the config file (default $QSPIPE_CONF), section [qsparse]\n"
+	"  -V       print the version; --help this text";
 
 /* A format whose COMMAND field names the event, instead of an enum event_kind. */
 #define E_BY_COMMAND (-1)
@@ -112,7 +118,7 @@ static const struct command {
 	{ LIT("Close connection"), EV_CONNECTION_CLOSE },
 };
 
-/* The legacy formats' ports (DESIGN.md 4.3). */
+/* The legacy formats' ports (qspipe-events(5)). */
 enum { PORT_USER = 9997, PORT_TASK = 9998 };
 
 /* Where a line came from: its framing, or for a bare line the time it was read. */

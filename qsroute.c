@@ -19,7 +19,14 @@
 #include "tsv.h"
 
 static const char usage[] =
-	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-D SECONDS] [-L SECONDS]";
+	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-D SECONDS] [-L SECONDS]\n"
+	"  -c FILE     the config file (default $QSPIPE_CONF), section [qsroute]\n"
+	"  -x USER     drop user and log events of users matching this DIR\\id glob (repeatable)\n"
+	"  -X EVENT    drop events of this name (repeatable)\n"
+	"  -i EVENT    pass only events of the names given (repeatable)\n"
+	"  -D SECONDS  the de-duplication window (default 600; 0 off)\n"
+	"  -L SECONDS  the rate-limit window (default 0: off)\n"
+	"  -V          print the version; --help this text";
 
 #define USER_EVENTS 0x00fu
 #define TASK_EVENTS 0x0f0u
