@@ -1,5 +1,5 @@
-/* qsparse: framed or bare Qlik Sense log4net payloads in (qspipe-events(5)), normalized events out
- * (qspipe-events(5)), recognizing the formats of qspipe-events(5). */
+/* qsparse: framed or bare Qlik Sense log4net payloads in, normalized events out, recognizing the
+ * formats of qspipe-events(5). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* qsslack: events in, Slack incoming-webhook posts out (qspipe-events(5)). The sink runtime (sink.h)
- * reads, queues, spools and retries; this file formats (slack.h) and posts with the libcurl
+/* qsslack: events in (qspipe-events(5)), Slack incoming-webhook posts out. The sink runtime
+ * (sink.h) reads, queues, spools and retries; this file formats (slack.h) and posts with the libcurl
  * multi interface in the runtime's loop: one lane, one easy handle (so one kept-alive
  * connection) and one post in flight per webhook, paced, with digests of what waits. */
 #include <curl/curl.h>
