@@ -73,7 +73,7 @@ topic.task_failed = qliksense/{event}/{host}/{user_id}
 EOF
 event task_failed 1 >"$T/one.tsv"
 printf '2026-11-20T23:52:15.123456Z\ttask_failed\ta/b+c#d\t\t\t\t\t\t\t2\t\t\t\t\tm\t\n' >>"$T/one.tsv"
-qsmqtt -c "$T/tsv.ini" -h 127.0.0.1 -p "$MQTT_PORT" <"$T/one.tsv"
+qsmqtt -c "$T/tsv.ini" -h 127.0.0.1 -p "$MQTT_PORT" <"$T/one.tsv" 2>"$T/tsv.err"
 wait_for 10 grep -q 'qliksense/task_failed/a_b_c_d/_ ' "$T/tsv.out"
 grep -v '^qliksense/probe ' "$T/tsv.out" >"$T/got"
 { printf 'qliksense/task_failed/sense1/alice '; sed -n 1p "$T/one.tsv"
@@ -89,7 +89,7 @@ template = {host}: {user_dir}/{user_id}
 template.task_failed = failed {task_name} ({exec_id})
 topic.everything =
 EOF
-{ event session_start 1; event task_failed 2; } | qsmqtt -c "$T/tmpl.ini" -h 127.0.0.1 -p "$MQTT_PORT"
+{ event session_start 1; event task_failed 2; } | qsmqtt -c "$T/tmpl.ini" -h 127.0.0.1 -p "$MQTT_PORT" 2>"$T/tmpl.err"
 wait_for 10 grep -q '^qliksense/task/failed ' "$T/tmpl.out"
 grep -v '^qliksense/probe ' "$T/tmpl.out" >"$T/got"
 printf '%s\n' 'qliksense/userevent/session/start sense1: LAB/alice' 'qliksense/task/failed failed Reload (2)' >"$T/want"
