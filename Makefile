@@ -28,6 +28,7 @@ VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
 TOOLS = udpcat qsparse qsroute qsslack qsmqtt
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
+MAN5 = man/qspipe-events.5
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
 
 all: $(TOOLS)
@@ -64,20 +65,22 @@ check: deps
 	$(MAKE) all $(TEST_PROGS)
 	prove $(PROVE_FLAGS) t/
 
-# The whole pipeline on this machine with etc/qspipe.ini, and a private MQTT broker when none
-# listens on localhost:1883.
+# The whole pipeline on this machine with etc/qspipe.ini (RUN_CONF=FILE for another), and a
+# private MQTT broker when none listens on localhost:1883. Ctrl-C stops it cleanly.
+RUN_CONF = etc/qspipe.ini
 run: deps
 	$(MAKE) all
-	scripts/qspipe -m -c etc/qspipe.ini
+	scripts/qspipe -m -c $(RUN_CONF)
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
 	for s in $(SCRIPTS); do \
 		sed 's/@VERSION@/$(VERSION)/' $$s >$(DESTDIR)$(BINDIR)/$${s#scripts/} && \
 		chmod 755 $(DESTDIR)$(BINDIR)/$${s#scripts/} || exit 1; \
 	done
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	mkdir -p $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)
 	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd $(DESTDIR)$(DATADIR)/
@@ -87,6 +90,7 @@ install: all
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(TOOLS) $(SCRIPTS:scripts/%=%)
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(MAN1:man/%=%)
+	cd $(DESTDIR)$(MANDIR)/man5 && rm -f $(MAN5:man/%=%)
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

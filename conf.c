@@ -11,6 +11,7 @@
 #include "diag.h"
 
 const char conf_unknown_key[] = "unknown key";
+const char conf_check_env[] = "QSPIPE_CONF_CHECK";
 
 const char *conf_path(const char *flag_path)
 {
@@ -112,7 +113,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	return 1;
 }
 
+static int load(const char *path, const char *section, conf_key_fn fn, void *tool);
+
 int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool)
+{
+	int r = load(path, section, fn, tool);
+	const char *check = getenv(conf_check_env);
+	if (check && *check)
+		exit(r < 0 ? 2 : 0);
+	return r;
+}
+
+static int load(const char *path, const char *section, conf_key_fn fn, void *tool)
 {
 	if (!path)
 		return 0;

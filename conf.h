@@ -1,4 +1,5 @@
-/* conf: the one INI file every tool reads its own section of (DESIGN.md 5), with inih. */
+/* conf: the one INI file every tool reads its own section of (qspipe-events(5), CONFIGURATION),
+ * with inih. */
 #ifndef CONF_H
 #define CONF_H
 #include <stddef.h>
@@ -14,7 +15,14 @@ extern const char conf_unknown_key[];
 const char *conf_path(const char *flag_path);
 /* Reads `section` of the file at path (nothing when path is NULL), calling fn for every key but
  * `enable`, which every section may hold. 0 ok; -1 after saying on stderr which file and line
- * is wrong and why (the caller exits 2). */
+ * is wrong and why (the caller exits 2).
+ * Check mode: when the environment holds QSPIPE_CONF_CHECK (non-empty), conf_load exits the
+ * tool once the section is read: 0 when every key was taken, 2 otherwise. scripts/qspipe runs
+ * `QSPIPE_CONF_CHECK=1 TOOL -c FILE` for every section of the file, so a key no tool knows
+ * is an error before anything starts, in the sections of disabled stages too; a tool that reads
+ * its config with conf_load (or sink_configure) before it touches input, network or operands
+ * takes part without code of its own. */
+extern const char conf_check_env[];	/* "QSPIPE_CONF_CHECK" */
 int conf_load(const char *path, const char *section, conf_key_fn fn, void *tool);
 
 /* Value parsers: 0 ok, -1 when the value is not of the kind. */

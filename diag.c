@@ -67,11 +67,14 @@ void diesys(int status, const char *fmt, ...)
 
 void diag_std_flags(int argc, char **argv, const char *usage)
 {
+	/* getopt names a bad flag after argv[0]: the tool's name, as every diagnostic has it */
+	if (argc > 0)
+		argv[0] = (char *)diag_prog;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			return;
 		if (!strcmp(argv[i], "--help")) {
-			printf("usage: %s\n", usage);
+			printf("usage: %s\nSee %s(1).\n", usage, diag_prog);
 			exit(0);
 		}
 		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
@@ -83,7 +86,10 @@ void diag_std_flags(int argc, char **argv, const char *usage)
 
 void diag_usage(const char *usage)
 {
-	fprintf(stderr, "usage: %s\n", usage);
+	/* the synopsis: the lines before the first option line ("  -x ...") */
+	const char *end = strstr(usage, "\n  -");
+	int n = end ? (int)(end - usage) : (int)strlen(usage);
+	fprintf(stderr, "usage: %.*s\n%s --help lists the options.\n", n, usage, diag_prog);
 	exit(2);
 }
 

@@ -16,9 +16,13 @@ void warnsys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 noreturn void diesys(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Handles --help (usage on stdout, exit 0) and -V (version, exit 0) before getopt sees them. */
+/* Handles --help (usage on stdout, then "See TOOL(1).", exit 0) and -V (version, exit 0) before
+ * getopt sees them, and makes argv[0] the tool's name, so that getopt's complaint about a bad
+ * flag names the tool as every diagnostic does. usage: the synopsis lines, then one line per
+ * option, each starting "  -". */
 void diag_std_flags(int argc, char **argv, const char *usage);
-/* Prints usage on stderr and exits 2: for unknown flags and bad operands. */
+/* Prints the synopsis (usage without its option lines) on stderr and exits 2: for unknown
+ * flags and bad operands. */
 noreturn void diag_usage(const char *usage);
 
 /* At most `per_second` messages a second for one reason; the rest are counted and summed up in

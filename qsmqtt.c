@@ -21,7 +21,17 @@
 
 static const char usage[] =
 	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] "
-	"[-i CLIENT_ID] [-u USER] [FILE...]";
+	"[-i CLIENT_ID] [-u USER] [FILE...]\n"
+	"  -t            pass every input line through to stdout at once\n"
+	"  -c FILE       the config file (default $QSPIPE_CONF), section [qsmqtt]\n"
+	"  -h HOST       the broker (default localhost)\n"
+	"  -p PORT       its port (default 1883, 8883 with TLS)\n"
+	"  -q QOS        0, 1 or 2 (default 1)\n"
+	"  -S DIR        spool directory: queued events survive a restart\n"
+	"  -e EVENTS     publish only these events (default all)\n"
+	"  -i CLIENT_ID  the MQTT client id (default qsmqtt-HOST-PID)\n"
+	"  -u USER       the user name (password: password_file or QSMQTT_PASSWORD)\n"
+	"  -V            print the version; --help this text";
 
 #define RECONNECT_MAX 30	/* seconds between connection attempts at most */
 #define TOPIC_ALL TSV_NEVENTS	/* index of topic.everything among the topics */
@@ -654,13 +664,15 @@ static void check_config(struct mqtt *m)
 	if (!m->port)
 		m->port = m->tls ? 8883 : 1883;
 	if (!m->client_id) {
+		/* Unique per process: a broker drops the older of two connections with one id, so
+		 * a second qsmqtt on the host (a second `make run`) would take the first's over. */
 		char host[256] = "localhost";
 		if (gethostname(host, sizeof host - 1) < 0)
 			warnsys("gethostname");
-		m->client_id = malloc(strlen(host) + 8);
-		if (!m->client_id)
-			die(1, "out of memory");
-		sprintf(m->client_id, "qsmqtt-%s", host);
+		struct buf id = { 0 };
+		buf_printf(&id, "qsmqtt-%s-%ld", host, (long)getpid());
+		m->client_id = xstrdup(buf_str(&id));
+		buf_free(&id);
 	}
 }
 

@@ -18,7 +18,14 @@
 #include "tsv.h"
 #include "ua.h"
 
-static const char usage[] = "qsparse [-H] [-u] [-q] [-c FILE] [-M FILE] [FILE...]";
+static const char usage[] =
+	"qsparse [-H] [-u] [-q] [-c FILE] [-M FILE] [FILE...]\n"
+	"  -H       print the header line of column names first\n"
+	"  -u       keep unrecognized payloads as `unknown` events\n"
+	"  -q       no per-line diagnostics, counters only\n"
+	"  -c FILE  the config file (default $QSPIPE_CONF), section [qsparse]\n"
+	"  -M FILE  write the counters to FILE in Prometheus' text format (metrics =)\n"
+	"  -V       print the version; --help this text";
 
 /* A format whose COMMAND field names the event, instead of an enum event_kind. */
 #define E_BY_COMMAND (-1)

@@ -1,6 +1,7 @@
 /* qsroute: decides which events (qspipe-events(5)) go on. Drops the events the rules exclude,
- * the repeated datagrams Sense sends for one task result, and what exceeds a rate limit per task
- * or user; writes the rest unchanged, attributes and all. Windows are measured on the events'
+ * the repeated datagrams Sense sends for one task result and the `log` twin of a task result
+ * (same exec_id), and what exceeds a rate limit per task or user; writes the rest unchanged,
+ * attributes and all (but the values pseudonymize names). Windows are measured on the events'
  * own time column. */
 #include <errno.h>
 #include <stdint.h>
@@ -21,8 +22,17 @@
 #include "tsv.h"
 
 static const char usage[] =
-	"qsroute [-c FILE] [-M FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
-	"[-D SECONDS] [-L SECONDS]";
+	"qsroute [-c FILE] [-M FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]...\n"
+	"        [-D SECONDS] [-L SECONDS]\n"
+	"  -c FILE     the config file (default $QSPIPE_CONF), section [qsroute]\n"
+	"  -M FILE     write the counters to FILE in Prometheus' text format (metrics =)\n"
+	"  -x USER     drop user and log events of users matching this DIR\\id glob (repeatable)\n"
+	"  -X EVENT    drop events of this name (repeatable)\n"
+	"  -i EVENT    pass only events of the names given (repeatable)\n"
+	"  -A NAME=PATTERN  drop events whose attribute NAME matches the glob (repeatable)\n"
+	"  -D SECONDS  the de-duplication window (default 600; 0 off)\n"
+	"  -L SECONDS  the rate-limit window (default 0: off)\n"
+	"  -V          print the version; --help this text";
 
 #define USER_EVENTS 0x00fu
 #define TASK_EVENTS 0x0f0u
@@ -45,6 +55,7 @@ struct rules {
 	unsigned rate_events;
 	int rate_events_set;	/* the file named them: the default is replaced, not added to */
 	double dedup_seconds, rate_seconds;
+	int dedup_log;		/* drop a log event whose exec_id is a task result's in the window */
 	unsigned long max_keys;
 	/* pseudonymize: the columns (bit 1 << column) and attributes whose values go out as
 	 * keyed pseudonyms, under the key of pseudonym_key_file */
@@ -84,7 +95,8 @@ struct keytab {
 };
 
 struct counters {
-	unsigned long read, passed, user, event, host, app, task, attr, dedup, ratelimit, malformed;
+	unsigned long read, passed, user, event, host, app, task, attr, dedup, tasklog, ratelimit;
+	unsigned long malformed;
 	unsigned long pseudonym;	/* dropped: a pseudonym could not be made */
 };
 
@@ -248,6 +260,8 @@ static const char *on_key(void *tool, const char *key, const char *value)
 	}
 	if (!strcmp(key, "dedup_seconds"))
 		return seconds(value, &r->dedup_seconds);
+	if (!strcmp(key, "dedup_log"))
+		return conf_bool(value, &r->dedup_log) ? "not yes or no" : NULL;
 	if (!strcmp(key, "rate_limit_seconds"))
 		return seconds(value, &r->rate_seconds);
 	if (!strcmp(key, "pseudonymize"))
@@ -335,7 +349,8 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 /* Builds the rules from the defaults, the file and the flags. 0 ok; -1 after saying why. */
 static int rules_load(struct rules *r, const struct flags *fl)
 {
-	*r = (struct rules){ .rate_events = TASK_EVENTS, .dedup_seconds = 600, .max_keys = 100000 };
+	*r = (struct rules){ .rate_events = TASK_EVENTS, .dedup_seconds = 600, .dedup_log = 1,
+			     .max_keys = 100000 };
 	metrics_init(&r->metrics, "qsroute");
 	if (conf_load(conf_path(fl->conf), "qsroute", on_key, r) < 0) {
 		rules_free(r);
@@ -415,6 +430,15 @@ static uint32_t evict_oldest(struct keytab *kt)
 	*link = kt->k[i].chain;
 	lru_unlink(kt, i);
 	return i;
+}
+
+/* The key with this hash, or NULL; nothing added, nothing made more recent. */
+static const struct key *keytab_find(const struct keytab *kt, uint64_t hash)
+{
+	for (uint32_t i = kt->bucket[hash & kt->mask]; i != NIL; i = kt->k[i].chain)
+		if (kt->k[i].hash == hash)
+			return &kt->k[i];
+	return NULL;
 }
 
 /* The key with this hash, made the most recently used; *fresh when it was not there. */
@@ -514,7 +538,7 @@ static void write_metrics(struct route *rt, double now)
 	const struct { const char *reason; unsigned long n; } dropped[] = {
 		{ "user", c->user }, { "event", c->event }, { "host", c->host }, { "app", c->app },
 		{ "task", c->task }, { "attr", c->attr }, { "dedup", c->dedup },
-		{ "ratelimit", c->ratelimit }, { "malformed", c->malformed },
+		{ "tasklog", c->tasklog }, { "ratelimit", c->ratelimit }, { "malformed", c->malformed },
 		{ "pseudonym", c->pseudonym },
 	};
 	struct buf l = { 0 };
@@ -687,6 +711,15 @@ static unsigned long *held_back(struct route *rt, const struct current *cur, uin
 {
 	const struct rules *r = &rt->rules;
 	unsigned bit = cur->index < 0 ? 0 : 1u << cur->index;
+	/* The scheduler's warnings appender of older appender files also sends a failed reload's
+	 * lines: a log event with the exec_id of a task result let through in the window is its
+	 * twin. Looked up, never added: only task results open the window. */
+	if (cur->index == EV_LOG && r->dedup_log && r->dedup_seconds > 0 &&
+	    cur->ev.f[F_EXEC_ID].n) {
+		const struct key *k = keytab_find(&rt->keys, dedup_key(&cur->ev));
+		if (k && in_window(k, 0, event_time(&cur->ev), r->dedup_seconds))
+			return &rt->count.tasklog;
+	}
 	int dedup = (bit & TASK_EVENTS) && r->dedup_seconds > 0;
 	int limit = (bit & r->rate_events) && r->rate_seconds > 0;
 	int fresh;
@@ -828,7 +861,7 @@ static void write_event(struct route *rt, const char *line, size_t n, const stru
 		buf_addc(&rt->out, '\n');
 		return;
 	}
-	/* The note needs no escaping: it holds no byte that tsv escapes. */
+	/* The note needs no escaping: it holds no byte that qspipe-events(5) escapes. */
 	const char *end = ev->f[F_MESSAGE].p + ev->f[F_MESSAGE].n;
 	buf_add(&rt->out, line, (size_t)(end - line));
 	buf_printf(&rt->out, "%s[+%u suppressed]", ev->f[F_MESSAGE].n ? " " : "", suppressed);
@@ -872,9 +905,9 @@ static void print_counters(struct route *rt)
 	ratelimit_flush(&rt->rl_attr, "attribute diagnostics");
 	ratelimit_flush(&rt->rl_overlong, "overlong-line diagnostics");
 	warnx("read %lu, passed %lu, dropped: user %lu event %lu host %lu app %lu task %lu "
-	      "attr %lu dedup %lu ratelimit %lu malformed %lu",
+	      "attr %lu dedup %lu tasklog %lu ratelimit %lu malformed %lu",
 	      c->read, c->passed, c->user, c->event, c->host, c->app, c->task, c->attr, c->dedup,
-	      c->ratelimit, c->malformed);
+	      c->tasklog, c->ratelimit, c->malformed);
 	if (rt->rules.pseudo)
 		warnx("pseudonymized %lu events, dropped %lu whose pseudonyms could not be made",
 		      c->passed, c->pseudonym);

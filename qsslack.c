@@ -1,5 +1,5 @@
-/* qsslack: events in, Slack incoming-webhook posts out (DESIGN.md). The sink runtime (sink.h)
- * reads, queues, spools and retries; this file formats (slack.h) and posts with the libcurl
+/* qsslack: events in (qspipe-events(5)), Slack incoming-webhook posts out. The sink runtime
+ * (sink.h) reads, queues, spools and retries; this file formats (slack.h) and posts with the libcurl
  * multi interface in the runtime's loop: one lane, one easy handle (so one kept-alive
  * connection) and one post in flight per webhook, paced, with digests of what waits. */
 #include <curl/curl.h>
@@ -15,7 +15,15 @@
 #include "sink.h"
 #include "slack.h"
 
-static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
+static const char usage[] =
+	"qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"  -t         pass every input line through to stdout at once\n"
+	"  -c FILE    the config file (default $QSPIPE_CONF), section [qsslack]\n"
+	"  -w URL     the default webhook (a secret: prefer QSSLACK_WEBHOOK or webhook_file)\n"
+	"  -S DIR     spool directory: queued events survive a restart\n"
+	"  -e EVENTS  post only these events (default task_failed task_aborted)\n"
+	"  -n         dry run: print the message bodies, post nothing\n"
+	"  -V         print the version; --help this text";
 
 /* The default webhook's slot after the per-event ones. */
 #define DEFAULT_HOOK TSV_NEVENTS
@@ -206,6 +214,10 @@ static void setup_hooks(struct qsslack *q)
 	unsigned selected = sink_events(q->sink);
 	for (int ev = 0; ev < TSV_NEVENTS; ev++) {
 		struct buf *url = &q->conf.webhook[ev];
+		if (url->n && !(selected & (1u << ev)))
+			warnx("webhook.%s is set, but %s is not among the events posted (events =, "
+			      "default task_failed task_aborted): nothing goes to it",
+			      tsv_event_names[ev].p, tsv_event_names[ev].p);
 		if (!url->n)
 			url = &q->conf.webhook[DEFAULT_HOOK];
 		if (!url->n) {
@@ -543,7 +555,9 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qsslack q = { .conf = { .rate = 1, .timeout = 10 } };
 	struct sink_driver driver = {
-		.name = "qsslack", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
+		/* a notification: what needs a person by default; the rest on request (events =) */
+		.name = "qsslack", .default_events = 1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED,
+		.conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);

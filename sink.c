@@ -825,7 +825,7 @@ int sink_flag(struct sink *s, int opt, const char *arg)
 	case 't': s->passthrough = 1; return 1;
 	case 'c': s->conf_file = arg; return 1;
 	case 'S': s->flag_spool = xstrdup(arg); return 1;
-	case 'e': s->flag_events = xstrdup(arg); return 1;
+	case 'e': free(s->flag_events); s->flag_events = xstrdup(arg); return 1;	/* the last wins */
 	}
 	return 0;
 }
@@ -1187,14 +1187,10 @@ int sink_run(struct sink *s, int nfiles, char **files)
 		s->drv->stop(s->ctx);
 	flush_output(s);
 	report_left(s, at_eof && !sig_term);
-	unsigned long long bad = 0;
-	for (int i = 0; i < NBAD; i++) {
+	for (int i = 0; i < NBAD; i++)
 		ratelimit_flush(&s->rl_bad[i], "bad-line diagnostics");
-		bad += s->n_bad[i];
-	}
 	ratelimit_flush(&s->rl_dead, "undeliverable-event diagnostics");
-	if (bad || s->n_dropped || s->n_dead)
-		summary(s, "exit: ");
+	summary(s, "exit: ");	/* always: what this run did, as every tool says at exit */
 	if (s->use_spool)
 		spool_close(&s->sp);
 	if (s->in.stdin_flags >= 0)

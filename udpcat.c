@@ -48,7 +48,20 @@ static const char usage[] =
 	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
 	"       udpcat -X COMMAND [-U] [-b ADDR] [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
-	"       udpcat -P FILE.pcap [-p PORT]... [-r]";
+	"       udpcat -P FILE.pcap [-p PORT]... [-r]\n"
+	"  -r            write payloads alone (bare lines), not framed lines\n"
+	"  -b ADDR       address to listen on (default [::], dual stack)\n"
+	"  -a CIDR       accept datagrams from these senders only (repeatable)\n"
+	"  -B BYTES      socket receive buffer, with k or M (default 8M)\n"
+	"  -N FD         write a line to FD once every socket is bound (s6 readiness)\n"
+	"  -c FILE       the config file (default $QSPIPE_CONF), section [udpcat]\n"
+	"  -s HOST:PORT  send mode: each line of FILE... as one datagram to HOST:PORT\n"
+	"  -R RATE       send mode: at most RATE datagrams a second\n"
+	"  -T            send mode: with the original timing of framed lines\n"
+	"  -x N          send mode with -T: N times faster\n"
+	"  -P FILE.pcap  read the UDP packets of a pcap or pcapng capture as framed lines\n"
+	"  -p PORT       with -P: only packets to this port (repeatable)\n"
+	"  -V            print the version; --help this text";
 
 /* ---- addresses ---- */
 
@@ -136,7 +149,7 @@ static size_t format_uint(char *p, unsigned v)
 
 #define ENDPOINT_SIZE (INET6_ADDRSTRLEN + 8)	/* [addr]:port and the NUL */
 
-/* ip:port, IPv6 as [addr]:port and IPv4-mapped IPv6 as plain IPv4 (DESIGN.md 2); returns its
+/* ip:port, IPv6 as [addr]:port and IPv4-mapped IPv6 as plain IPv4 (qspipe-events(5)); returns its
  * length. */
 static size_t format_endpoint(char text[ENDPOINT_SIZE], const struct addr6 *a, unsigned port)
 {
@@ -361,7 +374,7 @@ static void add_source(struct buf *out, struct source_cache *sc, const struct ad
 	buf_add(out, sc->text, sc->len);
 }
 
-/* Appends one line (DESIGN.md 2), or the payload alone with -r; writes out beyond OUT_FLUSH,
+/* Appends one line (qspipe-events(5)), or the payload alone with -r; writes out beyond OUT_FLUSH,
  * so that big datagrams keep the buffer bounded. */
 static void frame_line(struct framer *f, const struct timespec *when, const struct addr6 *from,
 		       unsigned from_port, const char *port, const void *payload, size_t len)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qsparse: every format and prefix alias of DESIGN.md 4, case, legacy ports, trimming, line ends,
+# qsparse: every format and prefix alias of qspipe-events(5), case, legacy ports, trimming, line ends,
 # app ids from contexts, exceptions, surplus ';', -H, -u, -q and the [qsparse] config section.
 . "$(dirname "$0")/lib.sh"
 
@@ -153,8 +153,8 @@ is "$?:$(cat "$T/c.err")" "2:qsparse: $T/bad.ini:2: quiet: not yes or no" "confi
 
 # Flags.
 qsparse -x </dev/null >/dev/null 2>"$T/c.err"
-is "$?:$(cat "$T/c.err")" "2:$(printf 'qsparse: invalid option -- '"'"'x'"'"'\nusage: qsparse [-H] [-u] [-q] [-c FILE] [FILE...]')" "unknown flag: usage, exit 2"
-is "$(qsparse --help)" "usage: qsparse [-H] [-u] [-q] [-c FILE] [FILE...]" "--help"
+is "$?:$(cat "$T/c.err")" "2:$(printf 'qsparse: invalid option -- '"'"'x'"'"'\nusage: qsparse [-H] [-u] [-q] [-c FILE] [FILE...]\nqsparse --help lists the options.')" "unknown flag: named, usage, exit 2"
+like "$(qsparse --help)" "^usage: qsparse \[-H\] \[-u\] \[-q\] \[-c FILE\] \[FILE...\]" "--help"
 like "$(qsparse -V)" "^qsparse \(qspipe\) [0-9]" "-V"
 
 done_testing

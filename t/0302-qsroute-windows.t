@@ -75,7 +75,7 @@ $(at 120) task_failed t2 boom
 $(at 300) task_failed t1 boom [+2 suppressed]
 $(at 700) task_failed t1 [+1 suppressed]
 $(at 1000) task_failed t1 a\\tb" "one event per task and event name per window; the next carries the count"
-like "$(cat "$T/err")" "passed 6, .* dedup 0 ratelimit 3 " "rate-limited events counted"
+like "$(cat "$T/err")" "passed 6, .* dedup 0 tasklog 0 ratelimit 3 " "rate-limited events counted"
 is "$(sed -n 4p "$T/out" | cut -f16-17)" "" "the note stays in the message column (16 columns)"
 is "$(sed -n 4p "$T/out" | awk -F'\t' '{print NF}')" 16 "16 columns with the note"
 is "$(qsroute -L 0 <"$T/in" 2>/dev/null | wc -l)" 9 "-L 0 (the default) is off"

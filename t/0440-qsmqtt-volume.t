@@ -15,7 +15,7 @@ PY
 # A file is read only as fast as the queue (queue_max) has room: nothing dropped.
 qsmqtt -q 1 -h 127.0.0.1 -p "$MQTT_PORT" <"$T/in.tsv" 2>"$T/err"
 is "$?" 0 "200,000 events at QoS 1: exit 0"
-is "$(cat "$T/err")" "" "nothing on stderr"
+is "$(grep -v '^qsmqtt: exit: ' "$T/err")" "" "nothing on stderr but the counter line at exit"
 wait_for 20 test -s "$T/sub.out"
 got() { [ "$(wc -l <"$T/sub.out")" -ge 200001 ]; }
 wait_for 20 got

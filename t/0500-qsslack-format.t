@@ -1,6 +1,7 @@
 #!/bin/bash
 # qsslack -n: the message bodies, escaping, templates, limits and config errors.
 . "$(dirname "$0")/lib.sh"
+all_events qsslack	# these tests use every kind of event
 
 guid_task=1b0e6f52-3c1d-4a8e-9f27-5d4c3b2a1908
 guid_app=6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34
@@ -62,19 +63,19 @@ assert "Task `Reload Sales` failed on `sense1`" in bodies[4]["text"]
 assert "```Something happened```" in bodies[4]["text"]
 assert "<!date^1795218735^" in context(bodies[0]) and "|2026-11-20 23:52:15 UTC>" in context(bodies[0])
 ')" ok "every kind: valid JSON, Block Kit section and context, text fallback, default wording"
-is "$(cat "$T/err")" "" "nothing on stderr"
+is "$(grep -v '^qsslack: exit: ' "$T/err")" "" "nothing on stderr but the counter line at exit"
 
 # Links only with the URLs configured, and an id only when it is a GUID.
 printf '[qsslack]\nqmc_url = https://sense.example/qmc/\nhub_url = https://sense.example/sense\n' >"$T/links.ini"
 { ev task_failed; ev task_failed 'task_id=x|<!channel>' 'app_id=../evil'; } >"$T/links.tsv"
-qsslack -n -c "$T/links.ini" <"$T/links.tsv" >"$T/links.json"
+qsslack 2>>"$T/exit.err" -n -c "$T/links.ini" <"$T/links.tsv" >"$T/links.json"
 is "$(check "$T/links.json" '
 c = context(bodies[0])
 assert "<https://sense.example/qmc/reloadtask/edit/'$guid_task'|Open task in QMC>" in c, c
 assert "<https://sense.example/sense/app/'$guid_app'|Open app in hub>" in c, c
 assert "http" not in context(bodies[1]) and "channel" not in context(bodies[1])
 ')" ok "QMC and hub links, only for GUIDs"
-qsslack -n <"$T/links.tsv" >"$T/nolinks.json"
+qsslack 2>>"$T/exit.err" -n <"$T/links.tsv" >"$T/nolinks.json"
 is "$(check "$T/nolinks.json" 'assert "http" not in context(bodies[0])')" ok "no links without qmc_url and hub_url"
 
 # Hostile values: mentions, links, entities, quotes, backslashes (escaped \\ in TSV), control
@@ -82,7 +83,7 @@ is "$(check "$T/nolinks.json" 'assert "http" not in context(bodies[0])')" ok "no
 bad='<!channel> <@U123> <https://evil.example|click> &amp; "q" \\ \x01\x7f'$'\xff\xfe'' @here @Everyone `tick`'
 ev task_failed "user_id=$bad" "app_name=$bad" "task_name=$bad" "message=$bad" "host=$bad" >"$T/bad.tsv"
 ev session_start "user_id=$bad" >>"$T/bad.tsv"
-qsslack -n <"$T/bad.tsv" >"$T/bad.json"
+qsslack 2>>"$T/exit.err" -n <"$T/bad.tsv" >"$T/bad.json"
 is "$(check "$T/bad.json" '
 import re
 for b in bodies:
@@ -98,14 +99,14 @@ for b in bodies:
 
 # Formatting markers in values: broken outside code spans, as they are inside.
 printf '[qsslack]\ntemplate.log = {message} `{message}`\n' >"$T/fmt.ini"
-ev log 'message=*bold* _it_ ~s~' | qsslack -n -c "$T/fmt.ini" >"$T/fmt.json"
+ev log 'message=*bold* _it_ ~s~' | qsslack 2>>"$T/exit.err" -n -c "$T/fmt.ini" >"$T/fmt.json"
 is "$(check "$T/fmt.json" '
 t = sections(bodies[0])[0]
 assert t == "\u200b*bold\u200b* \u200b_it\u200b_ \u200b~s\u200b~ `*bold* _it_ ~s~`", repr(t)
 ')" ok "formatting markers neutralized outside code spans only"
 
 # Empty values: an empty code span shows as `-`, an empty message block goes.
-ev task_failed task_name= message= | qsslack -n >"$T/empty.json"
+ev task_failed task_name= message= | qsslack 2>>"$T/exit.err" -n >"$T/empty.json"
 is "$(check "$T/empty.json" '
 t = sections(bodies[0])[0]
 assert t.startswith(":x: Task `-` failed on `sense1`") and "``" not in t, t
@@ -116,7 +117,7 @@ assert t.startswith(":x: Task `-` failed on `sense1`") and "``" not in t, t
 long_amp=$(head -c 50000 /dev/zero | tr '\0' '&')
 long_emoji=$(python3 -c 'print("\U0001F600" * 30000 + "é" * 30000)')
 { ev task_failed "message=$long_amp"; ev log "message=$long_emoji"; } >"$T/long.tsv"
-qsslack -n <"$T/long.tsv" >"$T/long.json"
+qsslack 2>>"$T/exit.err" -n <"$T/long.tsv" >"$T/long.json"
 is "$(check "$T/long.json" '
 import re
 for b in bodies:
@@ -138,7 +139,7 @@ username = Sense bot
 icon_emoji = :robot_face:
 channel = #qlik
 EOF
-ev session_start 'user_id=a_b' | qsslack -n -c "$T/tmpl.ini" >"$T/tmpl.json"
+ev session_start 'user_id=a_b' | qsslack 2>>"$T/exit.err" -n -c "$T/tmpl.ini" >"$T/tmpl.json"
 is "$(check "$T/tmpl.json" '
 b = bodies[0]
 assert sections(b)[0] == "Hi *a\u200b_b* on sense1 {braces}\nsecond line", repr(sections(b)[0])
@@ -190,14 +191,14 @@ is "$?" 2 "unknown flag: exit 2"
 # {user}: DIR\id, or the id alone when the event has no user directory
 event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_id=alice >"$T/nodir.tsv"
 event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_dir=LAB user_id=alice >>"$T/nodir.tsv"
-qsslack -n <"$T/nodir.tsv" | python3 -c 'import json, sys; [print(json.loads(l)["text"]) for l in sys.stdin]' >"$T/nodir.txt"
+qsslack 2>>"$T/exit.err" -n <"$T/nodir.tsv" | python3 -c 'import json, sys; [print(json.loads(l)["text"]) for l in sys.stdin]' >"$T/nodir.txt"
 is "$(cat "$T/nodir.txt")" ":large_green_circle: \`alice\` started a session on \`sense1\`
 :large_green_circle: \`LAB\\alice\` started a session on \`sense1\`" "{user} leaves out an empty directory and its backslash"
 
 # A CR between letters never joins them into a broadcast (found by fuzz/fuzz-slack.c): it is a
 # line break, as CRLF is.
 event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_id='x\r@he\rre' message='@chan\r\nnel' >"$T/cr.tsv"
-qsslack -n <"$T/cr.tsv" >"$T/cr.json"
+qsslack 2>>"$T/exit.err" -n <"$T/cr.tsv" >"$T/cr.json"
 ok "no @here or @channel made of CR-separated parts" not grep -qiE '@(here|channel)' "$T/cr.json"
 
 # -n runs on the sink runtime, as a real run reads: `-` is standard input, a file that cannot
@@ -212,7 +213,7 @@ like "$(cat "$T/err")" '^qsslack: .*/missing\.tsv: No such file or directory$' "
 qsslack -n "$T/mixed.tsv" >/dev/null 2>"$T/err"
 like "$(cat "$T/err")" '^qsslack: .*/mixed\.tsv: line 3: not 16 columns: not an event$' \
 	"-n: a bad line's message names its file"
-qsslack -n -S "$T/spool" <"$T/kinds.tsv" >/dev/null
+qsslack 2>>"$T/exit.err" -n -S "$T/spool" <"$T/kinds.tsv" >/dev/null
 ok "-n -S: no spool created" test ! -e "$T/spool"
 
 # -n prints each event as it comes and stops on SIGTERM while its input is still open.

@@ -2,6 +2,7 @@
 # A file holding a secret (webhook_file, password_file) that others may read gets a warning
 # naming the file, never the secret; one only its owner reads gets none.
 . "$(dirname "$0")/lib.sh"
+all_events qsslack	# these tests use every kind of event
 
 event_line 2026-11-20T23:52:15.123456Z session_start host=sense1 user_dir=LAB user_id=alice >"$T/ev"
 printf 'https://hooks.slack.com/services/T0/B0/SECRETWEBHOOK\n' >"$T/hook"

@@ -13,12 +13,21 @@ for tool in udpcat qsparse qsroute qsslack qsmqtt; do
 done
 # A copy of the script next to fake tools: the installed layout (tools beside the script).
 cp "$qspipe" "$fake/qspipe"
-plan() { "$fake/qspipe" -n "$@" 2>"$T/plan.err"; }
+# the commands; the "# off: STAGE (why)" lines in $T/plan.off
+plan() {
+	local status=0
+	"$fake/qspipe" -n "$@" >"$T/plan.out" 2>"$T/plan.err" || status=$?
+	grep -v '^# off: ' "$T/plan.out"
+	grep '^# off: ' "$T/plan.out" >"$T/plan.off"
+	return "$status"
+}
 
 is "$(plan | sed "s|$fake/||")" "udpcat 9997 9998 9996
 qsparse
 qsroute
 qsmqtt" "no config: udpcat on the default ports, qsroute, qsmqtt; qsslack off (no webhook)"
+is "$(cat "$T/plan.off")" "# off: qsslack (no webhook: set [qsslack] webhook or webhook_file, or QSSLACK_WEBHOOK)" \
+	"-n says why qsslack does not run"
 
 cat >"$T/a.ini" <<'EOF'
 ; a comment
@@ -46,6 +55,8 @@ like "$(plan -c "$T/d.ini" | tr "\n" " ")" "qsslack -c [^ ]* -t " "a per-event w
 is "$(plan -c "$T/b.ini" | sed "s|$fake/||;s| -c [^ ]*||")" "udpcat 9997 9998 9996
 qsparse
 qsroute" "enable = no turns qsslack off despite a webhook; enable = off turns qsmqtt off"
+is "$(cat "$T/plan.off")" "# off: qsslack ([qsslack] enable = no)
+# off: qsmqtt ([qsmqtt] enable = no)" "-n names each stage that is off and why"
 
 is "$(QSSLACK_WEBHOOK=https://hooks.slack.com/x plan | sed "s|$fake/||" | tr '\n' ' ')" \
 	"udpcat 9997 9998 9996 qsparse qsroute qsslack -t qsmqtt " "QSSLACK_WEBHOOK enables qsslack"
@@ -72,7 +83,8 @@ is "$?" 2 "a missing config: exit 2"
 is "$?" 2 "an unknown flag: exit 2"
 "$qspipe" -n extra >/dev/null 2>&1
 is "$?" 2 "an operand: exit 2"
-ok "--help: exit 0" "$qspipe" --help
+"$qspipe" --help >"$T/help.out"
+is "$?" 0 "--help: exit 0"
 like "$("$qspipe" -V)" "^qspipe [0-9]+\.[0-9]+" "-V in the source tree: diag.h's version"
 
 rm "$fake/qsmqtt"
@@ -133,7 +145,9 @@ wait "$q"
 is "$?" 0 "SIGTERM: exit 0"
 # shellcheck disable=SC2086
 ok "... every stage stopped" gone $kids
-ok "... with no complaint from qspipe" bash -c "! grep -q '^qspipe:' '$T/run2.err'"
+ok "... with no complaint from qspipe" bash -c "! grep -v '^qspipe: udp ' '$T/run2.err' | grep -q '^qspipe:'"
+like "$(head -1 "$T/run2.err")" "^qspipe: udp 127.0.0.1 $uport -> udpcat qsparse qsroute; off: qsslack \(no webhook: .*\), qsmqtt \(\[qsmqtt\] enable = no\)$" \
+	"... after one line at the start saying what runs, what does not and why"
 
 printf '[qsparse]\nno_such_key = 1\n[qsmqtt]\nenable = no\n[udpcat]\nports = %s\n' "$uport" >"$T/conf-err.ini"
 bg "$qspipe" -c "$T/conf-err.ini" 2>"$T/run3.err"

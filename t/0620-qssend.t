@@ -15,7 +15,7 @@ is "$?" 2 "a file whose name tells no port, and no -p: exit 2"
 like "$(cat "$T/err")" "qssend: $T/other.txt: which port\\?" "... saying so"
 like "$("$qssend" -V)" "^qssend [0-9]+\.[0-9]+" "-V in the source tree: diag.h's version"
 
-# escaped FILE...: the lines of the files as udpcat -r writes payloads (DESIGN.md 1), escaped by
+# escaped FILE...: the lines of the files as udpcat -r writes payloads (qspipe-events(5) escaping), escaped by
 # t/udpcat-dgram.py, independently of qssend and udpcat.
 escaped() {
 	python3 -c '

@@ -20,7 +20,7 @@ done
 cat >"$T/render.py" <<'PY'
 import re, runpy, sys, xml.etree.ElementTree as ET
 
-escape = runpy.run_path(sys.argv[2])["escape"]	# a payload as a bare line, escaped
+escape = runpy.run_path(sys.argv[2])["escape"]	# qspipe-events(5) escaping: a payload as a bare line
 
 SAMPLE = {
     "hostname": "sense1.lab.example",
@@ -88,8 +88,10 @@ for ap in root.findall("appender"):
 
     payload = re.sub(r"%([A-Za-z][A-Za-z0-9]*)(?:\{([^}]*)\})?", fill, pattern)
     filters = [f.get("type") for f in ap.findall("filter")]
-    # a StringMatchFilter only accepts; without a closing DenyAllFilter everything passes
-    closed = "closed" if not filters or filters[-1] == "log4net.Filter.DenyAllFilter" else "open"
+    # a StringMatchFilter only accepts; without a closing DenyAllFilter everything passes, but
+    # for a chain of filters that only deny (acceptOnMatch false: a threshold appender's)
+    denying = all(params(f).get("acceptonmatch", "true").lower() == "false" for f in ap.findall("filter"))
+    closed = "closed" if not filters or filters[-1] == "log4net.Filter.DenyAllFilter" or denying else "open"
     print("\t".join([name, p["remoteport"], p["remoteaddress"], p.get("encoding", ""),
                      " ".join(loggers.get(name, [])), escape(payload.encode()).decode(), closed]))
 PY
@@ -105,9 +107,10 @@ QspipeProxyLog:9996
 QspipeTaskFailed:9998
 QspipeTaskAborted:9998
 QspipeTaskSucceeded:9998
+QspipeTaskDistributed:9998
 QspipeSchedulerLog:9996" "the appenders and their ports: 9997 user, 9998 task, 9996 log"
 is "$(cut -f3,4 "$T/all.tsv" | sort -u)" "QSPIPE_HOST	utf-8" "every appender: remoteAddress QSPIPE_HOST to fill in, encoding utf-8"
-is "$(cut -f5 "$T/all.tsv" | grep -c .)" 7 "every appender is referenced by a logger"
+is "$(cut -f5 "$T/all.tsv" | grep -c .)" 8 "every appender is referenced by a logger"
 is "$(grep -c 'value="warn"' "$proxy" "$scheduler" | cut -d: -f2 | tr '\n' ' ')" "1 1 " "the log appenders have a warn threshold"
 is "$(cut -f7 "$T/all.tsv" | sort -u)" "closed" "every filter chain ends with a DenyAllFilter"
 
@@ -117,7 +120,7 @@ if [ ! -x "$top/qsparse" ]; then
 fi
 
 cut -f6 "$T/all.tsv" | qsparse >"$T/events.tsv" 2>"$T/qsparse.err"
-is "$(wc -l <"$T/events.tsv" | tr -d ' ')" 7 "qsparse takes every payload"
+is "$(wc -l <"$T/events.tsv" | tr -d ' ')" 8 "qsparse takes every payload"
 is "$(grep -c ': line [0-9]*:' "$T/qsparse.err")" 0 "... without a complaint"
 
 # event host user_dir user_id app_id app_name task_id task_name exec_id level logger origin context message
@@ -137,7 +140,9 @@ is "$(cols 4)" "task_failed${tab}$h${tab}LAB${tab}svc_qlik${tab}$aid${tab}Sales 
 	"scheduler failed appender -> task_failed with every field in place"
 is "$(cols 5 | cut -f1)" "task_aborted" "scheduler aborted appender -> task_aborted"
 is "$(cols 6 | cut -f1,7-9)" "task_succeeded${tab}$tid${tab}Reload Sales${tab}$xid" "scheduler success appender -> task_succeeded"
-is "$(cols 7 | cut -f1,2,5-11,14)" "log${tab}$h${tab}$aid${tab}Sales (prod)${tab}$tid${tab}Reload Sales${tab}$xid${tab}WARN${tab}System.Scheduler${tab}Something failed; see the log" \
+is "$(cols 7 | cut -f1,7-9,14)" "task_distributed${tab}$tid${tab}Reload Sales${tab}$xid${tab}Exiting execute of Distribute task request.; see the log" \
+	"scheduler distribute appender -> task_distributed"
+is "$(cols 8 | cut -f1,2,5-11,14)" "log${tab}$h${tab}$aid${tab}Sales (prod)${tab}$tid${tab}Reload Sales${tab}$xid${tab}WARN${tab}System.Scheduler${tab}Something failed; see the log" \
 	"scheduler log appender -> log with the task's fields"
 
 # The repository's and the engine's files, and the engine's QIX performance appender, which

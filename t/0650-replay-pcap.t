@@ -45,7 +45,7 @@ is "$(sed -n 7p "$T/events" | cut -f3,4,5,9,10)" \
 	"a task failure's columns"
 
 # -p keeps only the scheduler port
-udpcat -P "$T/sense.pcap" -p 9998 | qsparse >"$T/tasks" 2>/dev/null
+udpcat -P "$T/sense.pcap" -p 9998 2>"$T/udpcat-p.err" | qsparse >"$T/tasks" 2>/dev/null
 is "$(cut -f2 "$T/tasks" | sort -u | tr '\n' ' ')" "task_aborted task_failed task_succeeded " \
 	"-p 9998 replays only the task results"
 

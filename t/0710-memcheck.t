@@ -103,13 +103,13 @@ like "$(tail -1 "$T/mqtt.err")" "read=$(wc -l <"$T/samples.tsv" | awk '{ print $
 	"qsmqtt under valgrind delivered every event"
 
 # qsslack: a dry run, and posts to the webhook double.
-vg qsslack-n qsslack -n <"$T/route.in" >"$T/slack-n.out" 2>/dev/null
+vg qsslack-n qsslack -n -e "$ALL_EVENTS" <"$T/route.in" >"$T/slack-n.out" 2>/dev/null
 clean qsslack-n "$?"
 is "$(wc -l <"$T/slack-n.out")" "$((chosen * 2))" "qsslack -n under valgrind wrote a body per event chosen"
 bg python3 "$top/t/slackd.py" --log "$T/slack.log" --port-file "$T/slack.port" >/dev/null
 wait_for 10 test -s "$T/slack.port" || { echo "Bail out! slackd did not start"; exit 1; }
 printf '[qsslack]\nwebhook = http://127.0.0.1:%s/hook/SECRET\nrate = 50\n' "$(cat "$T/slack.port")" >"$T/slack.ini"
-vg qsslack qsslack -c "$T/slack.ini" <"$T/samples.tsv" 2>"$T/slack.err"
+vg qsslack qsslack -e "$ALL_EVENTS" -c "$T/slack.ini" <"$T/samples.tsv" 2>"$T/slack.err"
 clean qsslack "$?"
 ok "qsslack under valgrind posted" test -s "$T/slack.log"
 

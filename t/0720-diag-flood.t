@@ -3,6 +3,7 @@
 # malformed event lines into qsroute, qsmqtt (no broker) and qsslack -n, give a few diagnostics a
 # second per reason, while the counters (and the "N more suppressed" notes) account for all.
 . "$(dirname "$0")/lib.sh"
+all_events qsslack	# these tests use every kind of event
 
 N=20000
 # bound NREASONS MS: most stderr lines allowed in MS milliseconds: per reason and per second
@@ -79,7 +80,7 @@ ms=$(($(now_ms) - start))
 # The unknown event name is qsroute's business only with include/exclude rules: it passes.
 pass_n=$((N / 5))
 is "$(tail -1 "$T/route.err")" \
-	"qsroute: read $N, passed $pass_n, dropped: user 0 event 0 host 0 app 0 task 0 attr 0 dedup 0 ratelimit 0 malformed $((N - pass_n))" \
+	"qsroute: read $N, passed $pass_n, dropped: user 0 event 0 host 0 app 0 task 0 attr 0 dedup 0 tasklog 0 ratelimit 0 malformed $((N - pass_n))" \
 	"qsroute counted every malformed line"
 small qsroute "$T/route.err" 2 "$ms"
 is "$(accounted "$T/route.err")" "$((N - pass_n))" "qsroute: diagnostics printed plus suppressed = the malformed lines"
