@@ -153,8 +153,8 @@ is "$?:$(cat "$T/c.err")" "2:qsparse: $T/bad.ini:2: quiet: not yes or no" "confi
 
 # Flags.
 qsparse -x </dev/null >/dev/null 2>"$T/c.err"
-is "$?:$(cat "$T/c.err")" "2:$(printf 'qsparse: invalid option -- '"'"'x'"'"'\nusage: qsparse [-H] [-u] [-q] [-c FILE] [FILE...]\nqsparse --help lists the options.')" "unknown flag: named, usage, exit 2"
-like "$(qsparse --help)" "^usage: qsparse \[-H\] \[-u\] \[-q\] \[-c FILE\] \[FILE...\]" "--help"
+is "$?:$(cat "$T/c.err")" "2:$(printf 'qsparse: invalid option -- '"'"'x'"'"'\nusage: qsparse [-H] [-u] [-q] [-c FILE] [-M FILE] [FILE...]\nqsparse --help lists the options.')" "unknown flag: named, usage, exit 2"
+like "$(qsparse --help)" "^usage: qsparse \[-H\] \[-u\] \[-q\] \[-c FILE\] \[-M FILE\] \[FILE...\]" "--help"
 like "$(qsparse -V)" "^qsparse \(qspipe\) [0-9]" "-V"
 
 done_testing
