@@ -24,6 +24,7 @@ static const char *const default_templates[TSV_NEVENTS] = {
 	[EV_TASK_DISTRIBUTED] = ":outbox_tray: Task `{task_name}` was distributed on `{host}`\\n"
 		"*App:* `{app_name}`",
 	[EV_LOG] = ":rotating_light: `{level}` on `{host}` from `{logger}`\\n```{message}```",
+	[EV_QIX_PERF] = ":stopwatch: QIX performance record from `{host}`\\n*App:* `{app_id}`   *User:* `{user}`",
 	[EV_UNKNOWN] = ":grey_question: Unrecognized message from `{source}`\\n```{message}```",
 };
 
