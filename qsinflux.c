@@ -19,7 +19,16 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsinflux [-tn] [-c FILE] [-h URL] [-d DB] [-S DIR] [-e EVENTS] [FILE...]";
+	"qsinflux [-tn] [-c FILE] [-h URL] [-d DB] [-S DIR] [-e EVENTS] [FILE...]\n"
+	"  -t         pass every input line through to stdout\n"
+	"  -n         print the points instead of writing them (no server, no spool)\n"
+	"  -c FILE    config file, section [qsinflux] (else $QSPIPE_CONF)\n"
+	"  -h URL     the server (url =), e.g. http://localhost:8086\n"
+	"  -d DB      the database (db =), or the bucket with api = v2\n"
+	"  -S DIR     spool directory: events kept on disk until written\n"
+	"  -e EVENTS  the events to write, comma-separated (events =)\n"
+	"  -V         version\n"
+	"See qsinflux(1).";
 
 enum api { API_V1, API_V2, API_V3 };
 enum gzip { GZIP_AUTO, GZIP_YES, GZIP_NO };
@@ -67,6 +76,7 @@ struct qsinflux {
 	double pause_until;		/* no batch before (429, 503 with Retry-After) */
 	int gzip_off;			/* the server would not take gzip (auto) */
 	int auth_said;			/* the refusal was said since the last success */
+	int gzip_known;			/* a gzip body was answered (auto): more may go at once */
 	struct buf out;			/* -n */
 	struct ratelimit rl_fail, rl_dead;
 	/* counters */
@@ -389,6 +399,8 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 	struct qsinflux *q = s->q;
 	long st = r->code == CURLE_OK ? r->status : 0;
 	char why[REASON_MAX + 40];
+	if (s->gzipped && st && st != 415)
+		q->gzip_known = 1;
 	if (st >= 200 && st < 300) {
 		q->points += s->n;
 		q->auth_said = 0;
@@ -398,8 +410,9 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 		return;
 	}
 	if (st == 415 && s->gzipped && q->gzip == GZIP_AUTO) {
+		if (!q->gzip_off)
+			warnx("%s does not take gzip (HTTP 415): sending uncompressed", q->label);
 		q->gzip_off = 1;
-		warnx("%s does not take gzip (HTTP 415): sending uncompressed", q->label);
 		redo(q, s->items, s->n, 1);
 		s->n = 0;
 		return;
@@ -478,9 +491,15 @@ static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 	xfer_pump(q->xfer, pfd, npfd, now);
 	if (now < q->pause_until)
 		return;
-	for (unsigned long i = 0; i < q->inflight; i++)
+	/* gzip = auto: one batch at a time until the server has answered a gzip body, so that
+	 * a server without gzip refuses one batch, not every one in flight */
+	int probing = q->gzip == GZIP_AUTO && !q->gzip_known && !q->gzip_off;
+	for (unsigned long i = 0; i < q->inflight; i++) {
+		if (probing && xfer_busy(q->xfer))
+			break;
 		if (!q->slots[i].job.busy && !fill(q, &q->slots[i], now))
 			break;
+	}
 }
 
 static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
