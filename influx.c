@@ -25,6 +25,8 @@ static int special(unsigned char c, int kind)
 
 void influx_name(struct buf *out, const char *s, size_t n, int kind)
 {
+	if (!n)		/* s may be an empty buf's NULL */
+		return;
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	buf_reserve(out, n + 8);
 	while (p < end) {
@@ -58,6 +60,8 @@ void influx_name(struct buf *out, const char *s, size_t n, int kind)
 
 void influx_string(struct buf *out, const char *s, size_t n)
 {
+	if (!n)
+		return;
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	buf_reserve(out, n + 8);
 	while (p < end) {
@@ -218,6 +222,9 @@ static int attr_index(struct slice name)
 	return -1;
 }
 
+/* A point's fields at most: the schema's and one per attribute (at most 64). */
+#define MAX_FIELDS 96
+
 /* One point being built. */
 struct point {
 	struct influx *ix;
@@ -225,9 +232,8 @@ struct point {
 	const struct event *ev;
 	struct slice attr[NATTR];	/* p NULL: absent */
 	uint32_t used;			/* attributes written under a name of the schema */
-	const char *tagkeys[64];	/* the event's own tags, for v3's rule */
-	size_t ntags;
 	int nfields;
+	size_t fkey_off[MAX_FIELDS], fkey_len[MAX_FIELDS];	/* the keys written, in out */
 };
 
 /* The decoded bytes of an escaped value: as it is when it holds no escape, else in b. */
@@ -257,14 +263,7 @@ static void tag_raw(struct point *pt, const char *key, struct slice v)
 	buf_addc(pt->out, ',');
 	buf_adds(pt->out, key);
 	buf_addc(pt->out, '=');
-	size_t at = pt->out->n;
 	influx_name(pt->out, v.p, v.n, 'k');
-	if (pt->out->n == at) {	/* not reached: a byte always gives one */
-		pt->out->n -= strlen(key) + 2;
-		return;
-	}
-	if (pt->ntags < sizeof pt->tagkeys / sizeof *pt->tagkeys)
-		pt->tagkeys[pt->ntags++] = key;
 }
 
 static void tag(struct point *pt, const char *key, struct slice escaped)
@@ -290,28 +289,80 @@ static void tag_text(struct point *pt, const char *key, const char *text)
 	tag_raw(pt, key, (struct slice){ text, strlen(text) });
 }
 
-static int is_tag(const struct point *pt, const char *key, size_t n)
+/* Every name the schema writes as a tag somewhere. InfluxDB 3 keeps a table's tags and fields
+ * in one set of columns: there a field of such a name (or a static tag's) is written as
+ * NAME_field, as Butler SOS does, in every point alike. */
+static const char *const schema_tags[] = {
+	"host", "event_action", "userFull", "userDirectory", "userId", "origin", "appId",
+	"appName", "uaBrowserName", "uaBrowserMajorVersion", "uaOsName", "uaOsVersion", "level",
+	"source", "subsystem", "user_full", "user_directory", "user_id", "app_id", "app_name",
+	"task_id", "task_name", "result_code", "windows_user", "engine_exe_version", "method",
+	"object_type", "object_id", "proxy_session_id", "session_id", "event_activity_source",
+	"user", "log_level", "event", "task_executingNodeName", "task_exeuctionStatusText",
+};
+
+/* Every name the schema writes as a float; an attribute of such a name is one too, so that a
+ * field never changes its type, whatever measurement an event kind is given. */
+static const char *const schema_floats[] = {
+	"process_time", "work_time", "lock_time", "validate_time", "traverse_time", "handle",
+	"net_ram", "peak_ram", "task_executionDuration_sec", "task_executionDuration_min",
+	"task_executionDuration_h",
+};
+
+static int in_list(const char *const *list, size_t len, const char *key, size_t n)
 {
-	for (size_t i = 0; i < pt->ntags; i++)
-		if (!strncmp(pt->tagkeys[i], key, n) && !pt->tagkeys[i][n])
+	for (size_t i = 0; i < len; i++)
+		if (!strncmp(list[i], key, n) && !list[i][n])
 			return 1;
-	return static_key(pt->ix, key) && strlen(key) == n;
+	return 0;
 }
 
-static void field_key(struct point *pt, const char *key, size_t n)
+static int v3_renamed(const struct point *pt, const char *key, size_t n)
 {
+	if (in_list(schema_tags, sizeof schema_tags / sizeof *schema_tags, key, n))
+		return 1;
+	for (size_t i = 0; i < pt->ix->ntag_keys; i++)
+		if (!strncmp(pt->ix->tag_keys[i], key, n) && !pt->ix->tag_keys[i][n])
+			return 1;
+	return 0;
+}
+
+static int float_name(const char *key, size_t n)
+{
+	return tsv_attr_numeric(key, n) ||
+	       in_list(schema_floats, sizeof schema_floats / sizeof *schema_floats, key, n);
+}
+
+/* Starts a field: its key (renamed for InfluxDB 3) and '='. 0 when the point has a field of
+ * that key already (the schema's come first and win): nothing is written then. */
+static int field_key(struct point *pt, const char *key, size_t n)
+{
+	size_t mark = pt->out->n;
 	buf_addc(pt->out, pt->nfields ? ',' : ' ');
-	pt->nfields++;
+	size_t at = pt->out->n;
 	buf_add(pt->out, key, n);
-	if (pt->ix->v3 && is_tag(pt, key, n))
+	if (pt->ix->v3 && v3_renamed(pt, key, n))
 		buf_adds(pt->out, "_field");
+	size_t len = pt->out->n - at;
+	for (int i = 0; i < pt->nfields && i < MAX_FIELDS; i++)
+		if (pt->fkey_len[i] == len && !memcmp(pt->out->p + pt->fkey_off[i], pt->out->p + at, len)) {
+			pt->out->n = mark;
+			return 0;
+		}
+	if (pt->nfields < MAX_FIELDS) {
+		pt->fkey_off[pt->nfields] = at;
+		pt->fkey_len[pt->nfields] = len;
+	}
+	pt->nfields++;
 	buf_addc(pt->out, '=');
+	return 1;
 }
 
 /* A string field from decoded bytes, written even when empty. */
 static void field_str_raw(struct point *pt, const char *key, size_t kn, struct slice v)
 {
-	field_key(pt, key, kn);
+	if (!field_key(pt, key, kn))
+		return;
 	buf_addc(pt->out, '"');
 	influx_string(pt->out, v.p, v.n);
 	buf_addc(pt->out, '"');
@@ -343,7 +394,8 @@ static void field_float_num(struct point *pt, const char *key, double scale, str
 	double d = strtod(num, NULL);
 	if (errno || !isfinite(d))
 		return;
-	field_key(pt, key, strlen(key));
+	if (!field_key(pt, key, strlen(key)))
+		return;
 	if (scale == 1 && v.n < 32) {	/* as sent: "12.50" stays what Sense wrote */
 		const char *s = num[0] == '+' ? num + 1 : num;
 		buf_adds(pt->out, s);
@@ -389,7 +441,7 @@ static void other_attrs(struct point *pt)
 		int a = attr_index(name);
 		if (a >= 0 && pt->used >> a & 1)
 			continue;
-		if (tsv_attr_numeric(name.p, name.n)) {
+		if (float_name(name.p, name.n)) {
 			char key[TSV_ATTR_NAME_MAX + 1];
 			if (name.n > TSV_ATTR_NAME_MAX)
 				continue;
