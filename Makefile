@@ -50,7 +50,7 @@ qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsteams: qsteams.o teams.o post.o xfer.o sink.o json.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
-qshttp: qshttp.o hbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
+qshttp: qshttp.o httpbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 
 deps:
