@@ -100,7 +100,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack teams
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack teams httpbody
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -118,6 +118,8 @@ fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
 fuzz/bin/teams: teams.c
 fuzz/bin/teams: FUZZ_EXTRA = teams.c
+fuzz/bin/httpbody: httpbody.c
+fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 
 fuzz:
 	scripts/deps build fuzz
