@@ -28,7 +28,7 @@ ev() {
 # card FILE PYTHON: runs PYTHON with `cards` (each line's card content: the AdaptiveCard, or the
 # MessageCard), `shown(x)` (every text in x, U+200B removed) and `facts(c)`; it must print ok.
 card() {
-	python3 - "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$1" "$2" <<'PY'
 import json, sys
 cards = []
 for line in open(sys.argv[1], "rb"):

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : >"$T/script"
-bg python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
+bg /usr/bin/python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
 wait_for 10 test -s "$T/port" || { echo "Bail out! slackd did not start"; exit 1; }
 url="http://127.0.0.1:$(cat "$T/port")"
 
@@ -16,10 +16,10 @@ ev() {
 		$((n_ev % 60)) "${1:-task_failed}" "$n_ev" "$n_ev" "$n_ev" "${2:-msg $n_ev}"
 }
 # tries PATH: posts that reached PATH. events PATH: the events in the posts answered 2xx.
-tries() { python3 -c '
+tries() { /usr/bin/python3 -c '
 import json, sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["path"] == sys.argv[2]))' "$T/hook.log" "$1"; }
-events() { python3 - "$T/hook.log" "$1" <<'PY'
+events() { /usr/bin/python3 - "$T/hook.log" "$1" <<'PY'
 import json, re, sys
 tasks = []
 for line in open(sys.argv[1]):
@@ -34,7 +34,7 @@ for line in open(sys.argv[1]):
 print(len(tasks), len(set(tasks)))
 PY
 }
-min_gap() { python3 -c '
+min_gap() { /usr/bin/python3 -c '
 import json, sys
 t = [json.loads(l)["time"] for l in open(sys.argv[1]) if json.loads(l)["path"] == sys.argv[2]]
 print("%.3f" % min(b - a for a, b in zip(t, t[1:])))' "$T/hook.log" "$1"; }
@@ -49,7 +49,7 @@ is "$?" 0 "202: exit 0"
 is_file "$T/a.out" "$T/a.tsv" "-t passes every line through"
 is "$(events /a/wf/SECRET)" "2 2" "202: both task results delivered (session_start is not a default event)"
 is "$(t/cardcheck.py adaptive --log "$T/hook.log" /a/wf/SECRET)" "$(tries /a/wf/SECRET)" "the posted cards are valid"
-ok "JSON content type and the tool's User-Agent" python3 -c '
+ok "JSON content type and the tool's User-Agent" /usr/bin/python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
     h = json.loads(l)["headers"]

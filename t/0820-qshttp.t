@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : >"$T/script"
-bg python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
+bg /usr/bin/python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
 wait_for 10 test -s "$T/port" || { echo "Bail out! slackd did not start"; exit 1; }
 url="http://127.0.0.1:$(cat "$T/port")"
 
@@ -17,14 +17,14 @@ ev() {
 		"${1:-task_failed}" "$n_ev" "$n_ev" "${2:+$'\t'$2}"
 }
 # bodies PATH: every body posted to PATH, one a line (JSON-quoted, so one line whatever it holds).
-bodies() { python3 -c '
+bodies() { /usr/bin/python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
     r = json.loads(l)
     if r["path"] == sys.argv[2]:
         print(json.dumps(r["body"]))' "$T/hook.log" "$1"; }
 # py PATH CODE: CODE runs with `recs` (the log records for PATH); prints ok.
-py() { python3 - "$T/hook.log" "$1" "$2" <<'PY'
+py() { /usr/bin/python3 - "$T/hook.log" "$1" "$2" <<'PY'
 import json, sys
 recs = [r for r in map(json.loads, open(sys.argv[1])) if r["path"] == sys.argv[2]]
 exec(sys.argv[3])

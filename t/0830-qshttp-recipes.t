@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : >"$T/script"
-bg python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
+bg /usr/bin/python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
 wait_for 10 test -s "$T/port" || { echo "Bail out! slackd did not start"; exit 1; }
 url="http://127.0.0.1:$(cat "$T/port")"
 
@@ -36,7 +36,7 @@ run() {
 	recipe "$1" >"$T/$1.ini"
 	qshttp -c "$T/$1.ini" <"$T/ev.tsv" 2>"$T/$1.err"
 	is "$?" 0 "$1: exit 0"
-	is "$(python3 - "$T/hook.log" "/$1/SECRET-url" "$2" <<'PY'
+	is "$(/usr/bin/python3 - "$T/hook.log" "/$1/SECRET-url" "$2" <<'PY'
 import json, sys
 recs = [r for r in map(json.loads, open(sys.argv[1])) if r["path"] == sys.argv[2]]
 assert recs, "nothing posted"

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : >"$T/script"
-bg python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
+bg /usr/bin/python3 "$top/t/slackd.py" --log "$T/hook.log" --port-file "$T/port" --script "$T/script" >/dev/null
 wait_for 10 test -s "$T/port" || { echo "Bail out! slackd did not start"; exit 1; }
 url="http://127.0.0.1:$(cat "$T/port")"
 start_mosquitto
@@ -38,16 +38,16 @@ qsslack -t -c "$T/qspipe.ini" <"$T/in.tsv" 2>"$T/slack.err" |
 	tee "$T/chain.out" | qsmqtt -c "$T/qspipe.ini" 2>"$T/mqtt.err"
 is "${PIPESTATUS[*]}" "0 0 0 0 0" "the chain: every stage exits 0"
 is_file "$T/chain.out" "$T/in.tsv" "every line passed through qsslack, qsteams and qshttp"
-count() { python3 -c '
+count() { /usr/bin/python3 -c '
 import json, sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["path"] == sys.argv[2]))' "$T/hook.log" "$1"; }
 ok "qsslack posted" test "$(count /slack/SECRET)" -ge 1
-ok "qsteams posted (task results only, by default)" python3 -c '
+ok "qsteams posted (task results only, by default)" /usr/bin/python3 -c '
 import json, sys
 bodies = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/teams/wf/SECRET"]
 texts = json.dumps(bodies)
 assert bodies and "Reload 5" in texts and "u5" not in texts, texts[:300]' "$T/hook.log"
-ok "qshttp posted all 10 events as NDJSON" python3 -c '
+ok "qshttp posted all 10 events as NDJSON" /usr/bin/python3 -c '
 import json, sys
 n = sum(len([x for x in json.loads(l)["body"].split("\n") if x]) for l in open(sys.argv[1]) if json.loads(l)["path"] == "/http/SECRET")
 assert n == 10, n' "$T/hook.log"

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """cardcheck: checks Teams bodies for the tests of qsteams.
 
     cardcheck.py adaptive|messagecard FILE     one body a line (qsteams -n)
