@@ -6,8 +6,12 @@
 start_influxd
 url=http://127.0.0.1:$INFLUX_PORT
 
-# query Q JQ: the query's answer through jq -r
+# query Q JQ: the query's answer through jq -r; qu: times as integer microseconds
 q() { influx_query "$1" | jq -r "$2"; }
+qu() {
+	curl -sS -G "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode db=qs --data-urlencode epoch=u \
+		--data-urlencode "q=$1" | jq -r "$2"
+}
 count() { q "SELECT count($2) FROM $1" '.results[0].series[0].values[0][1] // 0'; }
 tagvals() { q "SHOW TAG VALUES FROM $1 WITH KEY = \"$2\"" '[.results[0].series[0].values[]?[1]] | sort | join("|")'; }
 
@@ -102,12 +106,15 @@ like "$(types reload_task_failed)" "(^| )script_log_rows:float( |$)" "a numeric 
 like "$(types user_events)" "^appId:string appName:string userFull:string userId:string$" "user_events fields as Butler SOS has them"
 
 # values and times, exact
-is "$(q 'SELECT message FROM log_event WHERE level = '"'WARN'"'' '.results[0].series[0].values[0] | join("|")')" \
-	"2026-11-20T23:52:15.300001Z|say \"hi\" \\ to C:\\temp\\
+is "$(qu 'SELECT message FROM log_event WHERE level = '"'WARN'"'' '.results[0].series[0].values[0] | map(tostring) | join("|")')" \
+	"1795218735300001|say \"hi\" \\ to C:\\temp\\
 next line" "a string field with quotes, backslashes and a newline, and its time, exact"
-is "$(q 'SELECT userFull FROM user_events' '[.results[0].series[0].values[][0]] | join(" ")')" \
-	"2026-11-20T23:52:15.123456Z 2026-11-20T23:52:15.123457Z 2026-11-20T23:52:15.123458Z 2026-11-20T23:52:15.123459Z 2026-11-20T23:52:15.200001Z" \
+is "$(qu 'SELECT userFull FROM user_events' '[.results[0].series[0].values[][0]] | map(tostring) | join(" ")')" \
+	"1795218735123456 1795218735123457 1795218735123458 1795218735123459 1795218735200001" \
 	"every time exact to the microsecond"
+# below the microsecond (which the time column does not have): the event's own number
+like "$(qsinflux -n <"$T/events.tsv" 2>/dev/null | head -1 | grep -o ' [0-9]*$')" ' 1795218735123456[0-9]{3}$' \
+	"the nanoseconds below the microsecond: 0 to 999"
 is "$(q 'SELECT process_time, validate_time, peak_ram FROM log_event WHERE method = '"'Doc::GetAppLayout'"'' '.results[0].series[0].values[0][1:] | join(" ")')" \
 	"12.5 0.25 2048000" "qix_perf timings and RAM as numbers"
 is "$(q 'SELECT task_executionDuration_min, exec_details FROM reload_task_failed' '.results[0].series[0].values[0][1:] | join("|")')" \
@@ -118,6 +125,12 @@ is "$(q 'SELECT task_executionDuration_min, exec_details FROM reload_task_failed
 qsinflux -c "$T/qs.ini" "$T/events.tsv" 2>"$T/err2"
 is "$?" 0 "written twice: exit 0"
 is "$(count user_events userId)" 5 "written twice: still 5 user points"
+
+# Two events of one microsecond with the same tags are two points (not one overwriting the other).
+printf '2026-11-20T23:59:00.000001Z\tlog\ts9\t\t\t\t\t\t\t\tERROR\tL\t\t\tfirst\t\n2026-11-20T23:59:00.000001Z\tlog\ts9\t\t\t\t\t\t\t\tERROR\tL\t\t\tsecond\t\n' |
+	qsinflux -c "$T/qs.ini" 2>/dev/null
+is "$(q "SELECT message FROM log_event WHERE host = 's9'" '[.results[0].series[0].values[][1]] | sort | join(" ")')" "first second" \
+	"two events of one microsecond and the same tags: both kept"
 
 # The schema's measurement replaced.
 printf 'measurement.task_aborted = aborted tasks\n' >>"$T/qs.ini"
