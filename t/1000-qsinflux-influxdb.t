@@ -137,6 +137,28 @@ printf 'measurement.task_aborted = aborted tasks\n' >>"$T/qs.ini"
 grep task_aborted "$T/events.tsv" | qsinflux -c "$T/qs.ini" 2>"$T/err3"
 is "$(count '"aborted tasks"' execution_id)" 1 "measurement.EVENT, with a blank in it"
 
+# Every sample format through qsparse (bare lines: the times are qsparse's, several in one
+# microsecond) into a database of their own: every event a point.
+influx_query 'CREATE DATABASE samples' >/dev/null
+qs() {
+	curl -sS -G "$url/query" --data-urlencode db=samples --data-urlencode "q=$1" | jq -r "$2"
+}
+sed 's/\\/\\\\/g' "$top"/etc/samples/*-events.txt | qsparse 2>"$T/samples.parse" |
+	qsinflux -h "$url" -d samples 2>"$T/samples.err"
+is "$?" 0 "samples: exit 0"
+events=$(sed -n 's/.*lines, \([0-9]*\) events.*/\1/p' "$T/samples.parse")
+total=0
+for m in user_events log_event reload_task_failed reload_task_success task_events; do
+	n=$(qs "SELECT count(*) FROM $m" '[.results[0].series[0].values[0][1:][]] | max // 0')
+	total=$((total + n))
+done
+is "$total" "$events" "samples: every one of the $events events a point"
+is "$(qs 'SHOW TAG VALUES FROM log_event WITH KEY = "source"' '[.results[0].series[0].values[][1]] | sort | join(" ")')" \
+	"qseow-engine qseow-proxy qseow-qix-perf qseow-repository qseow-scheduler" "samples: every log source"
+is "$(qs 'SHOW FIELD KEYS FROM log_event' '[.results[0].series[0].values[] | select(.[0] | test("_time$|_ram$")) | join(":")] | join(" ")')" \
+	"lock_time:float net_ram:float peak_ram:float process_time:float traverse_time:float validate_time:float work_time:float" \
+	"samples: the QIX timings and RAM as floats"
+
 # api = v1 with a database that does not exist: said, events kept (retried), not dead-lettered
 printf '[qsinflux]\nurl = %s\ndb = nosuch\ndrain_seconds = 2\ndead_letter = %s\n' "$url" "$T/dead" >"$T/nodb.ini"
 grep task_aborted "$T/events.tsv" | qsinflux -c "$T/nodb.ini" 2>"$T/nodb.err"
