@@ -155,7 +155,7 @@ done
 is "$total" "$events" "samples: every one of the $events events a point"
 is "$(qs 'SHOW TAG VALUES FROM log_event WITH KEY = "source"' '[.results[0].series[0].values[][1]] | sort | join(" ")')" \
 	"qseow-engine qseow-proxy qseow-qix-perf qseow-repository qseow-scheduler" "samples: every log source"
-is "$(qs 'SHOW FIELD KEYS FROM log_event' '[.results[0].series[0].values[] | select(.[0] | test("_time$|_ram$")) | join(":")] | join(" ")')" \
+is "$(qs 'SHOW FIELD KEYS FROM log_event' '[.results[0].series[0].values[] | select(.[0] | test("^(process|work|lock|validate|traverse)_time$|_ram$")) | join(":")] | join(" ")')" \
 	"lock_time:float net_ram:float peak_ram:float process_time:float traverse_time:float validate_time:float work_time:float" \
 	"samples: the QIX timings and RAM as floats"
 
