@@ -3,7 +3,9 @@
 # sample kind (each its own time) through `qsparse | qsinflux` with the default batches, then
 # EVENTS/20 of them with one HTTP write per event (batch = 1, inflight = 1, gzip = no). Prints
 # for each points/s (first line read to the last point acknowledged), CPU of qsinflux and of
-# influxd per point, and qsinflux's peak RSS; the points are counted back over /query.
+# influxd per point, and qsinflux's peak RSS; the points are counted back over /query. The queue
+# holds every event (queue_max = EVENTS): from a pipe the input comes faster than one influxd on
+# a shared machine takes it, and a full queue drops its oldest rather than make input wait.
 # Usage: bench/qsinflux.sh [EVENTS]   (`make` first)
 set -euo pipefail
 events=${1:-200000}
@@ -62,7 +64,7 @@ run() {
 	influx_query 'CREATE DATABASE qs' >/dev/null
 	make_input "$n" >"$T/in"
 	parsed=$(qsparse -q <"$T/in" 2>/dev/null | wc -l)
-	printf '[qsinflux]\nurl = %s\ndb = qs\ndrain_seconds = 600\n%b' "$url" "$extra" >"$T/qs.ini"
+	printf '[qsinflux]\nurl = %s\ndb = qs\ndrain_seconds = 600\nqueue_max = %d\n%b' "$url" "$n" "$extra" >"$T/qs.ini"
 	ticks0=$(cpu_ticks "$INFLUX_PID")
 	start=$(date +%s%N)
 	qsparse -q <"$T/in" 2>/dev/null | /usr/bin/time -f '%U %S %M' -o "$T/time" qsinflux -c "$T/qs.ini" 2>"$T/$name.err"
@@ -75,7 +77,7 @@ run() {
 		-v it=$((ticks1 - ticks0)) -v hz="$hz" -v rss="$rss" 'BEGIN {
 		printf "qsinflux %s: events=%d points_in_db=%d elapsed_ms=%d points_per_s=%d qsinflux_cpu_us_per_point=%.1f influxd_cpu_us_per_point=%.1f peak_rss_kib=%d\n",
 			name, n, p, ns / 1e6, p * 1e9 / ns, (u + s) * 1e6 / (p ? p : 1), it * 1e6 / hz / (p ? p : 1), rss }'
-	grep -o ' points=[0-9]* batches=[0-9]* bytes=[0-9]*' "$T/$name.err" | sed "s/^/  $name:/" || true
+	grep -o ' dropped=[0-9]* .* points=[0-9]* batches=[0-9]* bytes=[0-9]*' "$T/$name.err" | sed "s/^/  $name:/" || true
 }
 
 run batched "$events" ''
