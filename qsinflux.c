@@ -417,6 +417,15 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 		s->n = 0;
 		return;
 	}
+	if (st == 415 && s->gzipped) {	/* gzip = yes: the configuration's doing, not the points' */
+		q->refused++;
+		if (!q->auth_said)
+			warnx("%s does not take gzip (HTTP 415): set gzip = auto or no; events kept, retrying with backoff",
+			      q->label);
+		q->auth_said = 1;
+		give_back(q, s, SINK_BACKOFF);
+		return;
+	}
 	if (st == 401 || st == 403 || st == 404 || (st >= 300 && st < 400)) {
 		/* the configuration, not the points: kept, and said once until a success */
 		q->refused++;

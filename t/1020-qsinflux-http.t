@@ -107,6 +107,12 @@ events 1 500 | qsinflux -c "$T/nogz.ini" 2>"$T/nogz.err"
 is "$(ids "$T/nogz.points" | wc -l)" 500 "415: all written"
 is "$(grep -c 'does not take gzip' "$T/nogz.err")" 1 "415: said once"
 is "$(reqs nogz 'select(.gzip) | .status' | sort | uniq -c | awk '{print $1}')" 1 "415: one gzip body only"
+# gzip = yes against a server without it: a configuration to fix, events kept, nothing dead
+printf '[qsinflux]\nurl = http://127.0.0.1:%s\ndb = qs\ngzip = yes\nbatch_wait = 0.1\ndrain_seconds = 2\ndead_letter = %s\n' \
+	"$PORT" "$T/gzy.dead" >"$T/gzy.ini"
+events 1 100 | qsinflux -c "$T/gzy.ini" 2>"$T/gzy.err"
+like "$(cat "$T/gzy.err")" "does not take gzip \(HTTP 415\): set gzip = auto or no" "415 with gzip = yes: said"
+is "$(lines_in "$T/gzy.dead")" 0 "415 with gzip = yes: nothing dead-lettered"
 stop_pid "$DOUBLE_PID"
 
 # --- 429 with Retry-After pauses; 500 is retried with backoff
