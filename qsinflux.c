@@ -494,21 +494,26 @@ static int fill(struct qsinflux *q, struct slot *s, double now)
 	return 1;
 }
 
+/* Whether another batch may go now: a slot is free, and with gzip = auto not before the server
+ * has answered a gzip body (one batch at a time until then, so that a server without gzip
+ * refuses one batch, not every one in flight). */
+static int can_send(const struct qsinflux *q)
+{
+	unsigned busy = xfer_busy(q->xfer);
+	if (busy >= q->inflight)
+		return 0;
+	return !(busy && q->gzip == GZIP_AUTO && !q->gzip_known && !q->gzip_off);
+}
+
 static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
 {
 	struct qsinflux *q = ctx;
 	xfer_pump(q->xfer, pfd, npfd, now);
 	if (now < q->pause_until)
 		return;
-	/* gzip = auto: one batch at a time until the server has answered a gzip body, so that
-	 * a server without gzip refuses one batch, not every one in flight */
-	int probing = q->gzip == GZIP_AUTO && !q->gzip_known && !q->gzip_off;
-	for (unsigned long i = 0; i < q->inflight; i++) {
-		if (probing && xfer_busy(q->xfer))
-			break;
+	for (unsigned long i = 0; i < q->inflight && can_send(q); i++)
 		if (!q->slots[i].job.busy && !fill(q, &q->slots[i], now))
 			break;
-	}
 }
 
 static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
@@ -516,7 +521,9 @@ static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
 	struct qsinflux *q = ctx;
 	int n = xfer_fds(q->xfer, pfd, max, wait);
 	double now = now_mono(), at = -1;
-	if (q->redo || sink_ready(q->sink, 0))
+	/* a batch to start: come back when it is due (never while every slot is busy: that would
+	 * spin until a write ends, which the transfers' sockets report) */
+	if (can_send(q) && (q->redo || sink_ready(q->sink, 0)))
 		at = q->ready_since < 0 || q->redo ? now : q->ready_since + q->batch_wait;
 	if (at >= 0 && q->pause_until > at)
 		at = q->pause_until;

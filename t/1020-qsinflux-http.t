@@ -160,6 +160,25 @@ exec 3>&-
 like "$(cat "$T/down.err")" "http://127.0.0.1:$port/\.\.\.: .*retrying with backoff" "refused connections: said, the URL redacted"
 like "$(cat "$T/down.err")" "20 events kept in spool" "refused connections: kept"
 
+# --- a server that never answers: the writes in flight wait without spinning the CPU
+port=$(free_port)
+bg /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(60)' "$port"
+silent=$BG_PID
+wait_for 5 tcp_open "$port"
+mkfifo "$T/in3"
+exec 3<>"$T/in3"
+bg qsinflux -h "http://127.0.0.1:$port" -d qs "$T/in3" 2>"$T/silent.err" 3>&-
+qs=$BG_PID
+events 1 20000 >&3
+sleep 3
+ticks=$(awk '{ print $14 + $15 }' "/proc/$qs/stat")
+ok "a silent server, every slot busy: qsinflux idles ($ticks ticks in 3 s)" test "$ticks" -lt 60
+stop_pid "$qs"
+exec 3>&-
+stop_pid "$silent"
+
 # --- configuration errors: exit 2, with the file and line
 conf_err() {
 	local desc=$1 expect=$2
