@@ -42,7 +42,7 @@ is "$(lines_in "$T/out")" 1 "-e qix_perf: only it"
 # A log event without attributes (from an older qsparse): the empty values show as -.
 ev log >"$T/in"
 qsslack -n <"$T/in" >"$T/out"
-is "$(text "$T/out" 1 | head -2)" ':rotating_light: `WARN` from `-` on `sense1`
+is "$(text "$T/out" 1 | sed -n 1,2p)" ':rotating_light: `WARN` from `-` on `sense1`
 *Logger:* `System.Repository`   *Logged:* `-`' "without attributes: - for each"
 
 # Templates reach attributes; their values are escaped like any column's (no mention, no link,
