@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qshttp q = { .timeout = 10, .batch = 1 };
 	struct sink_driver driver = {
-		.name = "qshttp", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
+		.name = "qshttp", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);
