@@ -116,8 +116,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
-fuzz/bin/teams: teams.c
-fuzz/bin/teams: FUZZ_EXTRA = teams.c
+fuzz/bin/teams: teams.c xfer.c
+fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
 fuzz/bin/httpbody: httpbody.c
 fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 

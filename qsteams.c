@@ -180,7 +180,8 @@ int main(int argc, char **argv)
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "webhook",
-				.agent = "qsteams/" QSPIPE_VERSION, .batch_max = TEAMS_DIGEST_MAX };
+				.agent = "qsteams/" QSPIPE_VERSION, .batch_max = TEAMS_DIGEST_MAX,
+				.classify = teams_classify };
 	q.hooks = (struct post_urls){ .name = "webhook", .section = "qsteams", .env = "QSTEAMS_WEBHOOK",
 				      .flag = "-w" };
 	int c;
