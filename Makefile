@@ -120,8 +120,8 @@ fuzz/bin/influx: influx.c fuzz/lpcheck.c
 fuzz/bin/influx: FUZZ_EXTRA = influx.c fuzz/lpcheck.c
 fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
-fuzz/bin/teams: teams.c
-fuzz/bin/teams: FUZZ_EXTRA = teams.c
+fuzz/bin/teams: teams.c xfer.c
+fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
 fuzz/bin/httpbody: httpbody.c
 fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 

@@ -132,7 +132,7 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 	struct post_dest *d = ctx;
 	struct post *p = d->post;
 	struct xfer_answer a;
-	xfer_classify(r, &a);
+	(p->classify ? p->classify : xfer_classify)(r, &a);
 	double now = now_mono(), delay;
 	/* Counted from the answer, so that the destination never sees two posts closer. */
 	d->next = now + p->interval;

@@ -45,6 +45,9 @@ struct post {
 	double interval;		/* seconds from an answer to the next post (pacing) */
 	size_t batch_max;		/* items in one body, at least 1 */
 	int redact;			/* xfer_redact_url's flags */
+	/* What an answer means, when the service says more than xfer_classify reads (NULL:
+	 * xfer_classify). */
+	void (*classify)(const struct xfer_result *r, struct xfer_answer *a);
 	/* The runtime's: */
 	struct xfer *xfer;
 	struct post_dest *dest;

@@ -17,7 +17,16 @@
 #include "sink.h"
 #include "xfer.h"
 
-static const char usage[] = "qshttp [-t] [-c FILE] [-u URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
+static const char usage[] =
+	"qshttp [-t] [-c FILE] [-u URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"  -t         pass every input line through to stdout at once\n"
+	"  -c FILE    the config file (else $QSPIPE_CONF); section [qshttp]\n"
+	"  -u URL     the default URL (else $QSHTTP_URL, else url/url_file)\n"
+	"  -S DIR     spool directory: queued events survive restarts\n"
+	"  -e EVENTS  only these events (default all but qix_perf)\n"
+	"  -n         print each body, one a line, and post nothing\n"
+	"  -V         the version; --help this text\n"
+	"See qshttp(1).";
 
 #define BATCH_MAX 1000
 
@@ -240,7 +249,7 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qshttp q = { .timeout = 10, .batch = 1 };
 	struct sink_driver driver = {
-		.name = "qshttp", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
+		.name = "qshttp", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);

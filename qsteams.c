@@ -14,7 +14,16 @@
 #include "teams.h"
 #include "xfer.h"
 
-static const char usage[] = "qsteams [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
+static const char usage[] =
+	"qsteams [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"  -t         pass every input line through to stdout at once\n"
+	"  -c FILE    the config file (else $QSPIPE_CONF); section [qsteams]\n"
+	"  -w URL     the default webhook (else $QSTEAMS_WEBHOOK, else webhook/webhook_file)\n"
+	"  -S DIR     spool directory: queued events survive restarts\n"
+	"  -e EVENTS  only these events (default task_failed task_aborted)\n"
+	"  -n         print each card's JSON body, one a line, and post nothing\n"
+	"  -V         the version; --help this text\n"
+	"See qsteams(1).";
 
 /* A link base longer than this is a config error: it keeps a card's size bounded. */
 #define LINK_BASE_MAX 1000
@@ -171,7 +180,8 @@ int main(int argc, char **argv)
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "webhook",
-				.agent = "qsteams/" QSPIPE_VERSION, .batch_max = TEAMS_DIGEST_MAX };
+				.agent = "qsteams/" QSPIPE_VERSION, .batch_max = TEAMS_DIGEST_MAX,
+				.classify = teams_classify };
 	q.hooks = (struct post_urls){ .name = "webhook", .section = "qsteams", .env = "QSTEAMS_WEBHOOK",
 				      .flag = "-w" };
 	int c;

@@ -642,6 +642,28 @@ static void mc_digest(struct buf *out, const struct teams_style *st, const struc
 	buf_adds(out, "]}");
 }
 
+void teams_classify(const struct xfer_result *r, struct xfer_answer *a)
+{
+	static const char failed[] = "Webhook message delivery failed with error:";
+	static const char status[] = "returned HTTP error ";
+	xfer_classify(r, a);
+	if (a->verdict != XFER_DONE || r->n < sizeof failed - 1 || memcmp(r->body, failed, sizeof failed - 1))
+		return;
+	const char *p = memmem(r->body, r->n, status, sizeof status - 1);
+	long code = 0;
+	if (p) {
+		p += sizeof status - 1;
+		for (const char *end = r->body + r->n; p < end && *p >= '0' && *p <= '9' && code < 1000; p++)
+			code = code * 10 + (*p - '0');
+	}
+	/* The connector took the post, so the answer is whole: its embedded status decides,
+	 * and a failure without one is retried. */
+	struct xfer_result inner = *r;
+	inner.status = code >= 400 && code < 600 ? code : 500;
+	inner.retry_after = NULL;
+	xfer_classify(&inner, a);
+}
+
 void teams_body(struct buf *out, const struct teams_style *st, const struct teams_event *e,
 		size_t n, struct teams_work *w)
 {

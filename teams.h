@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "tsv.h"
+#include "xfer.h"
 
 /* Teams refuses a message over 28 KB; the bodies stay under it with room to spare. */
 #define TEAMS_BODY_MAX 27000
@@ -45,6 +46,12 @@ void teams_work_free(struct teams_work *w);
 /* Appends the body for e[0..n) (1..TEAMS_DIGEST_MAX): one event's card, or a digest card. */
 void teams_body(struct buf *out, const struct teams_style *st, const struct teams_event *e,
 		size_t n, struct teams_work *w);
+
+/* What Teams' answer means: xfer_classify's, but a legacy connector answers 200 to a refused
+ * message, with "Webhook message delivery failed with error: Microsoft Teams endpoint
+ * returned HTTP error 413 with ContextId ..." in the body: that is the status then (an
+ * embedded 429 pauses 30 s, as it has no Retry-After). */
+void teams_classify(const struct xfer_result *r, struct xfer_answer *a);
 
 /* Appends the decoded bytes s as Teams text (not yet JSON-escaped): Markdown and HTML made
  * inert, bad UTF-8 and control bytes replaced; line breaks as paragraph breaks, or with flat

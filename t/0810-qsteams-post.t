@@ -115,6 +115,27 @@ is "$(grep -c '^# .*HTTP 400 Bad Request: card invalid' "$T/g.dead")" 2 "400: bo
 is "$(grep -c '^# .*HTTP 413 payload_too_large' "$T/g.dead")" 1 "413: dead-lettered with the status"
 is "$(grep -c 'HTTP 400' "$T/g.err")" 1 "400: said once"
 
+# A legacy connector answers 200 "1" when it takes a card, and 200 with the real status in the
+# body when Teams refused it: 413 is dead-lettered, 429 pauses, 500 is retried.
+fail='Webhook\x20message\x20delivery\x20failed\x20with\x20error:\x20Microsoft\x20Teams\x20endpoint\x20returned\x20HTTP\x20error'
+cat >"$T/script" <<EOF
+/k/webhookb2/SECRET-ok 200:1
+/k/webhookb2/SECRET-413 200:$fail\x20413\x20with\x20ContextId\x20tcid=1
+/k/webhookb2/SECRET-429 200:$fail\x20429\x20with\x20ContextId\x20tcid=2
+/k/webhookb2/SECRET-500 200:$fail\x20500\x20with\x20ContextId\x20tcid=3 200:1
+EOF
+mkconf k "format = messagecard" "webhook = $url/k/webhookb2/SECRET-ok" "webhook.task_aborted = $url/k/webhookb2/SECRET-413" \
+	"webhook.log = $url/k/webhookb2/SECRET-429" "webhook.task_succeeded = $url/k/webhookb2/SECRET-500" \
+	"events = task_failed task_aborted log task_succeeded" "rate = 20" "drain_seconds = 4" "dead_letter = $T/k.dead"
+{ ev; ev task_aborted; ev log; ev task_succeeded; } >"$T/k.tsv"
+qsteams -c "$T/k.ini" <"$T/k.tsv" 2>"$T/k.err"
+is "$(tries /k/webhookb2/SECRET-ok) $(tries /k/webhookb2/SECRET-413) $(tries /k/webhookb2/SECRET-429) $(tries /k/webhookb2/SECRET-500)" \
+	"1 1 1 2" "legacy connector: 200 \"1\" taken; a refusal inside a 200 judged by its status"
+is "$(grep -c '^# .*HTTP 413 Webhook message delivery failed' "$T/k.dead")" 1 "legacy connector: an embedded 413 is dead-lettered"
+like "$(cat "$T/k.err")" 'HTTP 429 Webhook message delivery failed.*pausing it 30 s' "legacy connector: an embedded 429 pauses 30 s"
+like "$(cat "$T/k.err")" 'HTTP 500 Webhook message delivery failed.*retrying with backoff' "legacy connector: an embedded 500 is retried"
+is "$(t/cardcheck.py messagecard --log "$T/hook.log" /k/webhookb2/SECRET-ok)" 1 "legacy connector: a valid MessageCard"
+
 # A hang past the timeout, then an answer cut off mid-way: both retried, then delivered.
 echo "/h/wf/SECRET hang:3 close 202" >"$T/script"
 mkconf h "webhook = $url/h/wf/SECRET" "timeout = 1" "rate = 20"

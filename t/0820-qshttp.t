@@ -126,6 +126,20 @@ like "$(cat "$T/f.err")" 'HTTP 503 service_unavailable: pausing it 1 s' "503 wit
 like "$(cat "$T/f.err")" 'HTTP 503 service_unavailable: retrying with backoff' "503 without: backed off"
 like "$(cat "$T/f.err")" 'Transferred a partial file: retrying' "cut-off answer: retried"
 
+# What a message shows of a URL: scheme, host and port, and the first path level only when
+# more levels follow it; never user info, a last level, the query or the fragment.
+closed=$(free_port)
+redacted() {
+	event_line 2026-11-20T23:52:15.000000Z log host=x |
+		qshttp -u "$1" -S "$T/rspool" -c /dev/null 2>&1 >/dev/null | sed -n 's/^qshttp: URL \([^ ]*\): .*/\1/p' | head -n 1
+	rm -rf "$T/rspool"
+}
+is "$(redacted "http://127.0.0.1:$closed/SECRET")" "http://127.0.0.1:$closed/..." "redacted: a last path level is not shown"
+is "$(redacted "http://127.0.0.1:$closed/hook/SECRET")" "http://127.0.0.1:$closed/hook/..." "redacted: the first level when more follow"
+is "$(redacted "http://u:SECRET@127.0.0.1:$closed/a/b/SECRET?k=SECRET#SECRET")" "http://127.0.0.1:$closed/a/..." \
+	"redacted: no user info, deeper levels, query or fragment"
+is "$(redacted "http://127.0.0.1:$closed/hook/?token=SECRET")" "http://127.0.0.1:$closed/..." "redacted: an empty second level shows nothing"
+
 # Config errors.
 conf_err() {
 	printf '[qshttp]\nurl = %s/x/SECRET\n%s\n' "$url" "$1" >"$T/ce.ini"
