@@ -25,7 +25,7 @@ CRYPTO_LIBS = $(call pkg,--libs,libcrypto)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
-TOOLS = udpcat qsparse qsroute qsslack qsmqtt
+TOOLS = udpcat qsparse qsroute qsslack qsteams qshttp qsmqtt qsinflux
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 MAN5 = man/qspipe-events.5
@@ -50,8 +50,14 @@ qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
-qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
+qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+qsteams: qsteams.o teams.o post.o xfer.o sink.o json.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+qshttp: qshttp.o httpbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+qsinflux: qsinflux.o influx.o xfer.o sink.o json.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl zlib)
 
 deps:
 	scripts/deps build test
@@ -127,7 +133,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -143,8 +149,14 @@ fuzz/bin/ua: ua.c
 fuzz/bin/ua: FUZZ_EXTRA = ua.c $(UA_LIBS)
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
-fuzz/bin/slack: slack.c sink.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
+fuzz/bin/influx: influx.c fuzz/lpcheck.c
+fuzz/bin/influx: FUZZ_EXTRA = influx.c fuzz/lpcheck.c
+fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
+fuzz/bin/teams: teams.c xfer.c
+fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
+fuzz/bin/httpbody: httpbody.c
+fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 fuzz/bin/pcap: pcap.c sig.c
 fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
 

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "slack.h"
+#include "xfer.h"
 
 /* The first line of each is what the event shows as in a digest (with the rest flattened
  * after it), so it says what happened and where. */
@@ -55,22 +56,14 @@ void slack_style_free(struct slack_style *st)
 		tmpl_free(&st->tmpl[k]);
 }
 
-int slack_is_http_url(const char *url)
-{
-	size_t scheme = !strncmp(url, "https://", 8) ? 8 : !strncmp(url, "http://", 7) ? 7 : 0;
-	return scheme && url[scheme];
-}
-
 const char *slack_check_link_base(char *url)
 {
-	if (!slack_is_http_url(url))
-		return "not an http:// or https:// URL";
+	const char *why = xfer_link_base(url);
+	if (why)
+		return why;
 	/* The base goes into <URL|text> as it is: these would end or split the link. */
-	if (url[strcspn(url, " \t<>|")])
-		return "URL holds a blank, <, > or |";
-	size_t n = strlen(url);
-	while (n > 8 && url[n - 1] == '/')
-		url[--n] = 0;
+	if (url[strcspn(url, "<>|")])
+		return "URL holds a <, > or |";
 	return NULL;
 }
 
@@ -325,20 +318,6 @@ static void render(const struct slack_style *st, const struct slack_event *e, st
 	}
 }
 
-static int is_guid(const struct slice *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	if (s->n != sizeof shape - 1)
-		return 0;
-	for (size_t i = 0; i < s->n; i++) {
-		char c = s->p[i];
-		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-		if (shape[i] == '-' ? c != '-' : !hex)
-			return 0;
-	}
-	return 1;
-}
-
 /* The event's time as a Slack date token (shown in each reader's time zone), with the UTC
  * time as its fallback; `format` is Slack's, `fallback` strftime's. Nothing when the time
  * column is not a time. */
@@ -376,9 +355,9 @@ static void context_line(struct buf *out, const struct slack_style *st, const st
 {
 	buf_reset(out);
 	add_time(out, &ev->f[F_TIME], "{date_short_pretty} {time_secs}", "%Y-%m-%d %H:%M:%S UTC");
-	if (st->qmc_url && is_guid(&ev->f[F_TASK_ID]))
+	if (st->qmc_url && tsv_is_guid(ev->f[F_TASK_ID].p, ev->f[F_TASK_ID].n))
 		add_link(out, st->qmc_url, "/reloadtask/edit/", &ev->f[F_TASK_ID], "Open task in QMC");
-	if (st->hub_url && is_guid(&ev->f[F_APP_ID]))
+	if (st->hub_url && tsv_is_guid(ev->f[F_APP_ID].p, ev->f[F_APP_ID].n))
 		add_link(out, st->hub_url, "/app/", &ev->f[F_APP_ID], "Open app in hub");
 }
 
@@ -482,59 +461,4 @@ void slack_body_digest(struct buf *out, const struct slack_style *st, const stru
 	buf_adds(out, "],\"text\":");
 	json_string(out, w->line.p, w->line.n);
 	add_tail(out, st);
-}
-
-void slack_redact_url(struct buf *out, const char *url)
-{
-	const char *host = strstr(url, "://");
-	host = host ? host + 3 : url;
-	size_t n = strcspn(host, "/?#");
-	const char *at = memchr(host, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - host);
-		host = at + 1;
-	}
-	tsv_escape(out, host, n);
-	buf_adds(out, "/...");
-}
-
-/* Retry-After in seconds (delay-seconds: digits), cut to SLACK_RETRY_AFTER_MAX; -1 when it is
- * something else (an HTTP date, junk). */
-static double retry_after_seconds(const char *value)
-{
-	size_t digits = strspn(value, "0123456789");
-	if (!digits || value[digits + strspn(value + digits, " \t")])
-		return -1;
-	double v = strtod(value, NULL);
-	return v < SLACK_RETRY_AFTER_MAX ? v : SLACK_RETRY_AFTER_MAX;
-}
-
-void slack_classify(long status, const char *body, size_t n, const char *retry_after,
-		    struct slack_answer *a)
-{
-	*a = (struct slack_answer){ .verdict = SLACK_PERMANENT };
-	if (status >= 200 && status < 300) {
-		a->verdict = SLACK_DELIVERED;
-		return;
-	}
-	if (status == 429) {
-		a->verdict = SLACK_RETRY_AFTER;
-		double v = retry_after ? retry_after_seconds(retry_after) : -1;
-		a->retry_after = v >= 0 ? v : 30;
-	} else if (status == 0 || status == 408 || status >= 500) {
-		a->verdict = SLACK_TRANSIENT;
-	}
-	if (status == 0) {
-		snprintf(a->reason, sizeof a->reason, "no HTTP answer");
-		return;
-	}
-	/* Slack's error is a word like channel_not_found; anything longer is cut after about 80
-	 * bytes of its escaped form (whole escapes), so that it fits the reason on one line. */
-	struct buf why = { 0 };
-	size_t i = 0;
-	while (i < n && why.n < 80)
-		tsv_escape(&why, body + i++, 1);
-	snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%.*s%s", status, why.n ? " " : "",
-		 (int)why.n, why.p ? why.p : "", i < n ? "..." : "");
-	buf_free(&why);
 }

@@ -597,3 +597,17 @@ int tsv_is_decimal(const char *s, size_t n)
 	}
 	return i == n;
 }
+
+int tsv_is_guid(const char *s, size_t n)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (n != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		if (shape[i] == '-' ? c != '-' : !hex)
+			return 0;
+	}
+	return 1;
+}

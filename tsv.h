@@ -121,4 +121,7 @@ int tsv_attr_numeric(const char *name, size_t n);
 /* Whether s is an optionally signed decimal number with an optional fraction: [+-]?D+(.D+)? */
 int tsv_is_decimal(const char *s, size_t n);
 
+/* Whether s is a GUID as Sense writes them: 8-4-4-4-12 hex digits (ids that may go into a link). */
+int tsv_is_guid(const char *s, size_t n);
+
 #endif

@@ -7,7 +7,7 @@ qspipe=$top/scripts/qspipe
 # --- the plan: which stages, with which arguments (needs no tool built but those planned) ----
 fake=$T/fakebin
 mkdir -p "$fake"
-for tool in udpcat qsparse qsroute qsslack qsmqtt; do
+for tool in udpcat qsparse qsroute qsslack qsmqtt qsinflux; do
 	printf '#!/bin/sh\nexec cat\n' >"$fake/$tool"
 	chmod +x "$fake/$tool"
 done
@@ -51,6 +51,11 @@ qsmqtt -c $T/a.ini" "config: ports left to udpcat, qsroute disabled, qsslack wit
 
 printf '[qsslack]\nenable = no\nwebhook = https://hooks.slack.com/x\n[qsmqtt]\nenable = off\n' >"$T/b.ini"
 printf "[qsslack]\nwebhook.task_failed = https://hooks.slack.com/y\n" >"$T/d.ini"
+printf '[qsinflux]\nurl = http://127.0.0.1:8086\ndb = qs\n' >"$T/i.ini"
+is "$(plan -c "$T/i.ini" | sed "s|$fake/||;s| -c [^ ]*||" | tr '\n' ' ')" \
+	"udpcat 9997 9998 9996 qsparse qsroute qsmqtt -t qsinflux " "[qsinflux] url adds qsinflux, last; qsmqtt then passes on (-t)"
+printf '[qsinflux]\nenable = no\nurl = http://127.0.0.1:8086\n' >"$T/i2.ini"
+like "$(plan -c "$T/i2.ini" | tail -1)" "qsmqtt -c [^ ]*$" "[qsinflux] enable = no: not run"
 like "$(plan -c "$T/d.ini" | tr "\n" " ")" "qsslack -c [^ ]* -t " "a per-event webhook.EVENT key enables qsslack too"
 is "$(plan -c "$T/b.ini" | sed "s|$fake/||;s| -c [^ ]*||")" "udpcat 9997 9998 9996
 qsparse
@@ -94,7 +99,8 @@ like "$(cat "$T/plan.err")" "qspipe: qsmqtt not found" "... naming it"
 
 # -x: one stage for s6-rc; a disabled one passes its input through, the last drains it
 is "$(echo event | "$fake/qspipe" -c "$T/a.ini" -x qsroute)" "event" "-x of a disabled stage: cat"
-is "$(echo event | "$fake/qspipe" -c "$T/b.ini" -x qsmqtt | wc -c | tr -d ' ')" 0 "-x of a disabled last stage: drains"
+is "$(echo event | "$fake/qspipe" -c "$T/b.ini" -x qsinflux | wc -c | tr -d ' ')" 0 "-x of a disabled last stage (qsinflux, no url): drains"
+is "$(echo event | "$fake/qspipe" -c "$T/b.ini" -x qsmqtt)" "event" "-x of a disabled qsmqtt, no longer the last: cat"
 printf '#!/bin/sh\necho "$@"\n' >"$fake/qsslack"
 is "$("$fake/qspipe" -c "$T/a.ini" -x qsslack -- -v)" "-c $T/a.ini -t -v" "-x qsslack: -c, -t, then the extra arguments"
 "$fake/qspipe" -x nosuch </dev/null >/dev/null 2>&1

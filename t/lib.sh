@@ -236,3 +236,46 @@ mqtt_probe() {
 	shift 2
 	mosquitto_pub "$@" -t "$topic" -m probe && grep -q 'probe$' "$file"
 }
+
+# start_influxd: a private InfluxDB 1.x (Debian's influxdb) on free loopback ports with its own
+# data directory under $T/influxd, HTTP in $INFLUX_PORT, PID in $INFLUX_PID, and a database
+# "qs". Started again on the same data and port when INFLUX_PORT is set already.
+start_influxd() {
+	command -v influxd >/dev/null || { echo "Bail out! influxd is not installed (make deps)"; exit 1; }
+	local d=$T/influxd
+	mkdir -p "$d"
+	INFLUX_PORT=${INFLUX_PORT:-$(free_port)}
+	[ -f "$d/conf" ] || cat >"$d/conf" <<C
+reporting-disabled = true
+bind-address = "127.0.0.1:$(free_port)"
+[meta]
+  dir = "$d/meta"
+[data]
+  dir = "$d/data"
+  wal-dir = "$d/wal"
+  query-log-enabled = false
+[retention]
+  enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  log-enabled = false
+  max-body-size = 0
+[logging]
+  level = "error"
+[continuous_queries]
+  enabled = false
+C
+	# not holding a FIFO the test keeps open on fd 3 (its end of input would never come)
+	bg influxd -config "$d/conf" 2>>"$d/log" >&2 3>&-
+	INFLUX_PID=$BG_PID
+	wait_for 20 influx_ping || { echo "Bail out! influxd did not start"; cat "$d/log" >&2; exit 1; }
+	influx_query 'CREATE DATABASE qs' >/dev/null
+}
+influx_ping() { curl -sf -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping"; }
+# influx_query QUERY: the JSON answer of /query on database qs, times in RFC 3339 (ns).
+influx_query() {
+	curl -sS -G "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode db=qs \
+		--data-urlencode "q=$1"
+}
