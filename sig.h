@@ -1,4 +1,4 @@
-/* sig: the signals of DESIGN.md 6, turned into flags the main loop reads. */
+/* sig: the signals of qspipe-events(5) (conventions), turned into flags the main loop reads. */
 #ifndef SIG_H
 #define SIG_H
 #include <signal.h>

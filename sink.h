@@ -1,6 +1,6 @@
 /* sink API: stable */
-/* sink: the runtime every sink tool (qsmqtt, qsslack) is built on. It reads events (DESIGN.md
- * 3) from stdin or named files without ever blocking on the destination, passes lines through
+/* sink: the runtime every sink tool (qsmqtt, qsslack, ...) is built on. It reads events
+ * (qspipe-events(5)) from stdin or named files without ever blocking on the destination, passes lines through
  * (-t), keeps the events to deliver in a queue bounded in memory and, with a spool directory,
  * on disk until the destination has acknowledged them, retries with backoff, dead-letters
  * permanent failures, and handles the signals and the common config keys. The tool (the

@@ -1,4 +1,4 @@
-/* DESIGN.md 1: escaping round-trips every byte string; decoding never accepts what tsv_check
+/* qspipe-events(5) escaping: round-trips every byte string; decoding never accepts what tsv_check
  * rejects as an escape, and what decodes re-escapes to the same bytes. */
 #include <stdlib.h>
 #include <string.h>
