@@ -10,6 +10,11 @@ PATH=$top:$PATH:/usr/sbin:/sbin
 export PATH
 unset QSPIPE_CONF
 T=$(mktemp -d "${TMPDIR:-/tmp}/qspipe-test.XXXXXX")
+# python3 is Debian's, whose modules (aiosmtpd, yaml) scripts/deps installs: a python3 that
+# comes first on PATH (a pyenv shim) has none of them and may take seconds to start
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p "$T/.bin" && ln -s /usr/bin/python3 "$T/.bin/python3" && PATH=$top:$T/.bin:$PATH
+fi
 t_count=0
 t_failed=0
 : >"$T/.pids"
