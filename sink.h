@@ -59,7 +59,7 @@ struct sink_item {
 	char line[];			/* the event line as read, without LF, NUL-terminated */
 };
 
-/* The event's 16 columns (still escaped, pointing into it->line). Never fails: the runtime
+/* The event's 16 columns and attributes (still escaped, pointing into it->line). Never fails: the runtime
  * only queues well-formed events. */
 void sink_item_event(const struct sink_item *it, struct event *ev);
 
@@ -131,8 +131,9 @@ int sink_run(struct sink *s, int nfiles, char **files);
 void sink_transient(struct sink *s);
 /* Frees a sink that sink_run never ran (sink_run frees its own). */
 void sink_free(struct sink *s);
-/* Why an event line cannot be delivered (not 16 columns, malformed escape or control byte,
- * unknown event name), or NULL with its event index in *event: the runtime's own check. */
+/* Why an event line cannot be delivered (fewer than 16 columns, malformed escape or control
+ * byte, an attribute's reason from tsv_check_attrs, unknown event name), or NULL with its event
+ * index in *event: the runtime's own check. */
 const char *sink_check_line(const char *line, size_t n, int *event);
 
 #endif
