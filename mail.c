@@ -93,22 +93,6 @@ static void clean_cut(struct buf *out, const char *s, size_t n, size_t max, int 
 
 /* ---- what an event holds ---- */
 
-int mail_attr(const struct mail_event *e, const char *name, struct slice *value)
-{
-	size_t len = strlen(name);
-	const char *p = e->attrs.p, *end = p + e->attrs.n;
-	while (p && p < end) {
-		const char *tab = memchr(p, '\t', (size_t)(end - p));
-		const char *stop = tab ? tab : end;
-		if ((size_t)(stop - p) > len && p[len] == '=' && !memcmp(p, name, len)) {
-			*value = (struct slice){ p + len + 1, (size_t)(stop - p - len - 1) };
-			return 1;
-		}
-		p = stop + 1;
-	}
-	return 0;
-}
-
 /* The decoded value of an escaped slice, in w->value (events are checked: see mail.h). */
 static const struct buf *decode(struct mail_work *w, const struct slice *s)
 {
@@ -126,7 +110,7 @@ static const struct buf *field(struct mail_work *w, const struct mail_event *e, 
 static const struct buf *attr(struct mail_work *w, const struct mail_event *e, const char *name)
 {
 	struct slice v = { "", 0 };
-	mail_attr(e, name, &v);
+	tsv_attr_find(&e->ev, name, strlen(name), &v);
 	return decode(w, &v);
 }
 
@@ -178,7 +162,8 @@ static void builtin_subject(struct buf *out, struct mail_work *w, const struct m
 		[EV_CONNECTION_OPEN] = "Connection opened", [EV_CONNECTION_CLOSE] = "Connection closed",
 		[EV_TASK_FAILED] = "Reload failed", [EV_TASK_ABORTED] = "Reload aborted",
 		[EV_TASK_SUCCEEDED] = "Reload succeeded", [EV_TASK_DISTRIBUTED] = "Task distributed",
-		[EV_LOG] = "Qlik Sense", [EV_UNKNOWN] = "Unrecognized message",
+		[EV_LOG] = "Qlik Sense", [EV_QIX_PERF] = "QIX performance",
+		[EV_UNKNOWN] = "Unrecognized message",
 	};
 	buf_adds(out, what[e->kind]);
 	buf_adds(out, ": ");
@@ -190,7 +175,7 @@ static void builtin_subject(struct buf *out, struct mail_work *w, const struct m
 			subject_value(out, app, "");
 			buf_addc(out, ')');
 		}
-	} else if (e->kind == EV_LOG) {
+	} else if (e->kind == EV_LOG || e->kind == EV_QIX_PERF) {
 		subject_value(out, field(w, e, F_LEVEL), "log");
 		buf_adds(out, " from ");
 		subject_value(out, field(w, e, F_LOGGER), "a service");
@@ -392,17 +377,13 @@ static int shown_attr(const char *name, size_t n)
 
 static void other_attrs(struct mail_work *w, const struct mail_event *e, size_t max)
 {
-	const char *p = e->attrs.p, *end = p + e->attrs.n;
-	while (p && p < end) {
-		const char *tab = memchr(p, '\t', (size_t)(end - p));
-		const char *stop = tab ? tab : end;
-		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		if (eq && !shown_attr(p, (size_t)(eq - p))) {
-			char label[40];
-			snprintf(label, sizeof label, "%.*s:", (int)(eq - p < 32 ? eq - p : 32), p);
-			row(w, label, decode(w, &(struct slice){ eq + 1, (size_t)(stop - eq - 1) }), max);
-		}
-		p = stop + 1;
+	struct slice rest = e->ev.attrs, name, value;
+	while (tsv_attr_next(&rest, &name, &value)) {
+		if (shown_attr(name.p, name.n))
+			continue;
+		char label[40];
+		snprintf(label, sizeof label, "%.*s:", (int)(name.n < 32 ? name.n : 32), name.p);
+		row(w, label, decode(w, &value), max);
 	}
 }
 

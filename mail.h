@@ -36,14 +36,12 @@ struct mail_style {
 	const char *qmc_url, *hub_url;	/* NULL: no links; no trailing '/' */
 };
 
-/* An event to mail: its kind (enum event_kind) and columns, still escaped, as the sink runtime
- * gives them; its attributes (qspipe-events(5)), escaped, as the rest of the line after the
- * 16th column (empty: none). The runtime queues only checked lines, whose every value decodes:
- * events from anywhere else must be checked first. */
+/* An event to mail: its kind (enum event_kind), columns and attributes, still escaped, as the
+ * sink runtime gives them (sink_item_event). The runtime queues only checked lines, whose every
+ * value decodes: events from anywhere else must be checked first. */
 struct mail_event {
 	int kind;
 	struct event ev;
-	struct slice attrs;
 };
 
 /* What a message says beyond its events. */
@@ -69,8 +67,5 @@ void mail_build(struct buf *out, const struct mail_style *st, const struct mail_
  * and a domain of letters, digits and hyphens, at most MAIL_ADDRESS_MAX bytes. Anything else
  * (quotes, brackets, blanks, control bytes, non-ASCII) is refused rather than quoted. */
 int mail_address_ok(const char *s, size_t n);
-
-/* The attribute's escaped value: 1 when the event has it, else 0. */
-int mail_attr(const struct mail_event *e, const char *name, struct slice *value);
 
 #endif

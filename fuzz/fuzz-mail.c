@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		for (int i = 0; i < NFIELDS; i++)
 			e[kind].ev.f[i] = (struct slice){ line.p ? line.p : "", line.n };
 		e[kind].ev.f[F_EVENT] = tsv_event_names[kind];
-		e[kind].attrs = (struct slice){ attrs.p, attrs.n };
+		e[kind].ev.attrs = (struct slice){ attrs.p, attrs.n };
 	}
 	struct mail_head h = { to, 2, 1764585600, "1764585600.42.7" };
 	size_t nexec = line.n ? 1 : 0;
