@@ -88,6 +88,16 @@ size_t sink_ready(const struct sink *s, unsigned lane);
 size_t sink_inflight(const struct sink *s);
 /* Items waiting to be taken (in memory or in the spool), over all lanes. */
 size_t sink_queued(const struct sink *s);
+/* Writes a dead letter for an item the driver holds, which stays the driver's: for a driver
+ * that delivers an item to several recipients and one of them refuses it for good (qsmail).
+ * Counted as dead. */
+void sink_dead_letter(struct sink *s, const struct sink_item *it, const char *why);
+/* The runtime's backoff before retry number attempts + 1 (seconds, jittered, at most
+ * backoff_max): for a driver that retries what it holds itself. */
+double sink_backoff(struct sink *s, unsigned attempts);
+/* 1 once the input has ended or SIGTERM came: a driver holding items back (a digest being
+ * gathered) should send them now. */
+int sink_ending(const struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
 
