@@ -449,7 +449,9 @@ static void event_body(struct mail_work *w, const struct mail_style *st, const s
 		struct emit em = { 0, max };
 		tmpl_expand(text, &e->ev, &w->text, &w->value, emit_value, &em);
 	} else {
-		builtin_body(w, st, e, max);	/* the text part; its HTML is replaced below */
+		size_t html_start = w->html.n;	/* the built-in text part, with the HTML template */
+		builtin_body(w, st, e, max);
+		w->html.n = html_start;
 	}
 	if (html) {
 		struct emit em = { HTML, max };

@@ -28,7 +28,15 @@
 #include "sink.h"
 #include "xfer.h"
 
-static const char usage[] = "qsmail [-t] [-n] [-c FILE] [-S DIR] [-e EVENTS] [FILE...]";
+static const char usage[] =
+	"qsmail [-t] [-n] [-c FILE] [-S DIR] [-e EVENTS] [FILE...]\n"
+	"  -t         pass every input line through to stdout at once\n"
+	"  -n         dry run: print each event's mail (mbox) instead of sending\n"
+	"  -c FILE    the configuration file ([qsmail] section)\n"
+	"  -S DIR     spool directory: what waits survives restarts\n"
+	"  -e EVENTS  the events to mail (comma-separated; default task_failed,task_aborted)\n"
+	"  -V         print the version\n"
+	"See qsmail(1).";
 
 #if LIBCURL_VERSION_NUM >= 0x080200
 #define RCPT_ALLOWFAILS CURLOPT_MAIL_RCPT_ALLOWFAILS
@@ -554,7 +562,7 @@ static struct rset *recipients(struct qsmail *q, const struct mail_event *e)
 	if (c->to_owner && tsv_attr_find(&e->ev, "app_owner_email", 15, &v)) {
 		buf_reset(&q->work.tmp);
 		tsv_unescape(&q->work.tmp, v.p, v.n, NULL);
-		collect_words(q, q->work.tmp.p, q->work.tmp.n, "app_owner_email");
+		collect(q, q->work.tmp.p, q->work.tmp.n, "app_owner_email");	/* one address, whole */
 	}
 	if (c->to_property) {
 		/* collect() appends to addrbuf while each_prop reads work.tmp: no overlap. */
