@@ -886,8 +886,24 @@ static void start_send(struct qsmail *q, struct batch *b, double now)
 		die(1, "libcurl: starting a mail to %s failed", q->label);
 }
 
+/* Stopping: what cannot go now (its rate, a backoff) goes back to the runtime, which keeps it
+ * in the spool (or counts it lost) and so need not wait for it. */
+static void give_back(struct qsmail *q, double now)
+{
+	for (struct batch *b = q->batches, *next; b; b = next) {
+		next = b->next;
+		if (b == q->sending || batch_when(q, b) <= now)
+			continue;
+		for (size_t k = 0; k < b->n; k++)
+			sink_done(q->sink, b->items[k], SINK_RETRY, 0, NULL);
+		batch_free(q, b);
+	}
+}
+
 static void pick_and_send(struct qsmail *q, double now)
 {
+	if (sink_ending(q->sink) == 2)
+		give_back(q, now);
 	if (q->job.busy)
 		return;
 	struct batch *best = NULL;

@@ -722,7 +722,7 @@ double sink_backoff(struct sink *s, unsigned attempts)
 
 int sink_ending(const struct sink *s)
 {
-	return s->in.eof || s->stopping;
+	return s->stopping ? 2 : s->in.eof ? 1 : 0;
 }
 
 void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double delay,

@@ -95,8 +95,9 @@ void sink_dead_letter(struct sink *s, const struct sink_item *it, const char *wh
 /* The runtime's backoff before retry number attempts + 1 (seconds, jittered, at most
  * backoff_max): for a driver that retries what it holds itself. */
 double sink_backoff(struct sink *s, unsigned attempts);
-/* 1 once the input has ended or SIGTERM came: a driver holding items back (a digest being
- * gathered) should send them now. */
+/* 1 once the input has ended, 2 once SIGTERM came (or stdout failed): a driver holding items
+ * back (a digest being gathered) should send them now; once stopping, what it cannot send now
+ * it gives back (sink_done SINK_RETRY), so that the runtime keeps it in the spool and exits. */
 int sink_ending(const struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
