@@ -30,7 +30,8 @@ start_smtpd() {
 	SMTP_DIR=${SMTP_DIR:-$T/smtpd}
 	mkdir -p "$SMTP_DIR"
 	rm -f "$SMTP_DIR/ready"
-	bg "$PY3" "$top/t/smtpd.py" --port "$SMTP_PORT" --dir "$SMTP_DIR" "$@" 2>>"$T/smtpd.err"
+	# 3>&-: a test may hold a FIFO open on fd 3, whose reader must see its end
+	bg "$PY3" "$top/t/smtpd.py" --port "$SMTP_PORT" --dir "$SMTP_DIR" "$@" 2>>"$T/smtpd.err" 3>&-
 	SMTP_PID=$BG_PID
 	wait_for 15 test -s "$SMTP_DIR/ready" || { echo "Bail out! smtpd did not start"; cat "$T/smtpd.err" >&2; exit 1; }
 }
