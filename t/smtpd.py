@@ -3,7 +3,7 @@ r"""smtpd: a real SMTP server (Debian's python3-aiosmtpd) on 127.0.0.1, for qsma
 
     smtpd.py --port N --dir DIR [--tls CERT KEY] [--auth USER PASSWORD] [--script FILE]
 
-Every message accepted is written to DIR/N.eml (N from 1) exactly as received, and one JSON
+Every message accepted is written to DIR/N.eml (N from 1, or after the last one there) exactly as received, and one JSON
 line per event goes to DIR/log: {"event": "connect"} for each connection, and for each
 message {"event": "message", "n", "from", "rcpt" (the recipients accepted), "tls" (whether
 STARTTLS was done), "login" (the AUTH user, or null), "conn" (which connection, from 1)}.
@@ -77,7 +77,8 @@ class Handler:
     def __init__(self, args):
         self.dir = args.dir
         self.script = Script(args.script)
-        self.n = 0
+        # a restarted server goes on numbering after what is there
+        self.n = max([int(f[:-4]) for f in os.listdir(self.dir) if f.endswith(".eml")] + [0])
 
     def log(self, rec):
         with open(os.path.join(self.dir, "log"), "a") as f:
@@ -129,7 +130,7 @@ class CountingSMTP(SMTP):
 
     async def push(self, status):
         await super().push(status)
-        if status.startswith("421"):
+        if (status if isinstance(status, str) else status.decode("ascii", "replace")).startswith("421"):
             self.transport.close()
 
 
@@ -156,7 +157,7 @@ def main():
 
         def authenticator(server, session, envelope, mechanism, data):
             ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False, auth_data=data)
         kw.update(authenticator=authenticator, auth_required=True,
                   auth_require_tls=bool(args.tls))
     handler = Handler(args)
