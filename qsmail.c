@@ -86,7 +86,7 @@ struct rset {
 	char **addr;
 	size_t naddr;
 	double *sent;			/* a ring of the last `rate` sending times */
-	size_t nsent, head;
+	size_t nsent, cap, head;
 	struct batch *open;
 };
 
@@ -596,8 +596,7 @@ static struct rset *recipients(struct qsmail *q, const struct mail_event *e)
 		return set;
 	}
 	set = calloc(1, sizeof *set);
-	if (!set || !(set->addr = calloc(n, sizeof *set->addr)) ||
-	    !(set->sent = calloc(q->conf.rate, sizeof *set->sent)))
+	if (!set || !(set->addr = calloc(n, sizeof *set->addr)))
 		die(1, "out of memory");
 	set->key = xstrdup(buf_str(&key));
 	buf_free(&key);
@@ -617,12 +616,26 @@ static double rate_allows(const struct qsmail *q, const struct rset *set)
 	return set->sent[set->head] + RATE_WINDOW;	/* the oldest of the last `rate` */
 }
 
+/* The ring grows as mails go, up to rate entries: most sets never need many (a ring of
+ * rate = 10000 zeroed for every set cost 80 KB and most of the CPU per mail). */
 static void rate_note(struct qsmail *q, struct rset *set, double now)
 {
-	set->sent[set->head] = now;
-	set->head = (set->head + 1) % q->conf.rate;
-	if (set->nsent < q->conf.rate)
-		set->nsent++;
+	if (set->nsent == q->conf.rate) {	/* full: the oldest makes room */
+		set->sent[set->head] = now;
+		set->head = (set->head + 1) % q->conf.rate;
+		return;
+	}
+	if (set->nsent == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 4;
+		if (cap > q->conf.rate)
+			cap = q->conf.rate;
+		double *v = realloc(set->sent, cap * sizeof *v);
+		if (!v)
+			die(1, "out of memory");
+		set->sent = v;
+		set->cap = cap;
+	}
+	set->sent[set->nsent++] = now;	/* head stays 0: the oldest once full */
 }
 
 /* ---- batches ---- */
@@ -984,6 +997,14 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 	if (d->body >= 500 || d->data >= 500 || d->mail >= 500) {
 		refuse_all(q, b, d->body ? d->body_reply : d->last);
 		return;
+	}
+	/* libcurl said it went but the dialogue told nothing (it always does with the debug
+	 * callback): taken as delivered to every recipient not refused, never sent again. */
+	if (r->code == CURLE_OK && !d->body) {
+		d->body = 250;
+		for (size_t i = 0; i < b->set->naddr; i++)
+			if (!d->rcpt_code[i])
+				d->rcpt_code[i] = 250;
 	}
 	/* Each recipient's answer counts once the message went (body 2xx), or when no DATA came
 	 * because every recipient was refused. */
