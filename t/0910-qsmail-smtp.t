@@ -95,11 +95,14 @@ for i in 1 2 3 4 5 6; do mev task_failed "exec_id=r$i" >&3; sleep 0.3; done
 wait_for 5 test "$(received)" -ge 2
 sleep 1
 is "$(received)" 2 "rate = 2: two mails in the first minute"
+# (events that came while a mail was going joined the next one: the two mails hold 2 to 6)
+held=$((6 - $(events_in)))
 kill -USR1 "$QPID"
-wait_for 5 grep -q 'held=4' "$T/err"
-like "$(cat "$T/err")" "held=4" "the 4 others are held"
+wait_for 5 grep -q "held=$held" "$T/err"
+like "$(cat "$T/err")" "held=$held " "the $held others are held"
+ok "some are held" test "$held" -gt 0
 stop_pid "$QPID"
-like "$(cat "$T/err")" "4 events kept in spool" "SIGTERM: what the rate holds goes to the spool"
+like "$(cat "$T/err")" "$held events kept in spool" "SIGTERM: what the rate holds goes to the spool"
 conf "digest_seconds = 0" "rate = 2"
 qsmail -c "$T/q.ini" -S "$T/spool" </dev/null 2>"$T/err2"
 is "$(received)" 3 "the next run sends them, as one digest"
