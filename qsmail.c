@@ -994,7 +994,9 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 	struct dialogue *d = &q->dlg;
 	q->sending = NULL;
 	double now = now_mono();
-	if (d->body >= 500 || d->data >= 500 || d->mail >= 500) {
+	/* A 5xx refuses the message for good, but 530 (authentication required) to MAIL FROM is
+	 * the config's fault: retried, like a refused login, until it is fixed. */
+	if (d->body >= 500 || d->data >= 500 || (d->mail >= 500 && d->mail != 530)) {
 		refuse_all(q, b, d->body ? d->body_reply : d->last);
 		return;
 	}
