@@ -22,7 +22,7 @@ CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
-TOOLS = udpcat qsparse qsroute qsslack qsmqtt qsmail
+TOOLS = udpcat qsparse qsroute qsslack qsteams qshttp qsmqtt qsmail
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
@@ -47,6 +47,10 @@ qsroute: qsroute.o glob.o $(COMMON)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
 qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+qsteams: qsteams.o teams.o post.o xfer.o sink.o json.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+qshttp: qshttp.o httpbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsmail: qsmail.o mail.o xfer.o sink.o glob.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
@@ -98,7 +102,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack mail
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack teams httpbody mail
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -114,6 +118,10 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
+fuzz/bin/teams: teams.c xfer.c
+fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
+fuzz/bin/httpbody: httpbody.c
+fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 fuzz/bin/mail: mail.c
 fuzz/bin/mail: FUZZ_EXTRA = mail.c
 

@@ -132,7 +132,7 @@ static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r
 	struct post_dest *d = ctx;
 	struct post *p = d->post;
 	struct xfer_answer a;
-	xfer_classify(r, &a);
+	(p->classify ? p->classify : xfer_classify)(r, &a);
 	double now = now_mono(), delay;
 	/* Counted from the answer, so that the destination never sees two posts closer. */
 	d->next = now + p->interval;
@@ -200,4 +200,60 @@ void post_print(struct post *p, struct buf *out)
 	}
 	if (buf_write_fd(out, 1) < 0)
 		diesys(1, "write stdout");
+}
+
+/* ---- URLs per event kind ---- */
+
+const char *post_urls_key(struct post_urls *u, const char *key, const char *value)
+{
+	size_t len = strlen(u->name);
+	if (strncmp(key, u->name, len))
+		return conf_unknown_key;
+	const char *rest = key + len;
+	int from_file = !strncmp(rest, "_file", 5);
+	if (from_file)
+		rest += 5;
+	int slot = TSV_NEVENTS;
+	if (*rest == '.')
+		slot = tsv_event_index(rest + 1, strlen(rest + 1));
+	else if (*rest)
+		return conf_unknown_key;
+	if (slot < 0)
+		return "unknown event name";
+	struct buf *url = &u->url[slot];
+	const char *why = conf_secret(url, value, from_file, u->why, sizeof u->why);
+	return why ? why : xfer_check_url(buf_str(url));
+}
+
+void post_urls_default(struct post_urls *u, const char *flag_value)
+{
+	struct buf *dst = &u->url[TSV_NEVENTS];
+	if (flag_value) {
+		buf_reset(dst);
+		buf_adds(dst, flag_value);
+	} else if (!conf_secret_env(dst, u->env)) {
+		return;
+	}
+	const char *why = xfer_check_url(buf_str(dst));
+	if (why)
+		die(2, "%s: %s", flag_value ? u->flag : u->env, why);
+}
+
+void post_urls_lanes(struct post_urls *u, struct post *p, unsigned selected,
+		     unsigned lane_of[TSV_NEVENTS])
+{
+	for (int ev = 0; ev < TSV_NEVENTS; ev++) {
+		struct buf *url = u->url[ev].n ? &u->url[ev] : &u->url[TSV_NEVENTS];
+		if (url->n)
+			lane_of[ev] = post_dest(p, buf_str(url));
+		else if (selected & (1u << ev))
+			die(2, "no %s for %s events: set %s or %s_file in [%s], %s or %s", u->name,
+			    tsv_event_names[ev].p, u->name, u->name, u->section, u->env, u->flag);
+	}
+}
+
+void post_urls_free(struct post_urls *u)
+{
+	for (int i = 0; i <= TSV_NEVENTS; i++)
+		buf_free(&u->url[i]);
 }

@@ -45,6 +45,9 @@ struct post {
 	double interval;		/* seconds from an answer to the next post (pacing) */
 	size_t batch_max;		/* items in one body, at least 1 */
 	int redact;			/* xfer_redact_url's flags */
+	/* What an answer means, when the service says more than xfer_classify reads (NULL:
+	 * xfer_classify). */
+	void (*classify)(const struct xfer_result *r, struct xfer_answer *a);
 	/* The runtime's: */
 	struct xfer *xfer;
 	struct post_dest *dest;
@@ -69,5 +72,24 @@ void post_counters(const struct post *p, struct buf *out, const char *batches_na
 void post_free(struct post *p);
 /* A dry run's pump: every item ready in lane 0, one body each, a line each, to stdout. */
 void post_print(struct post *p, struct buf *scratch);
+
+/* ---- URLs per event kind, as the config gives them ----
+ * NAME (the default), NAME_file (the same from a file), NAME.EVENT and NAME_file.EVENT, where
+ * NAME is the tool's key ("webhook", "url"); each a secret (conf_secret). */
+struct post_urls {
+	const char *name, *section, *env, *flag;	/* "webhook", "qsslack", "QSSLACK_WEBHOOK", "-w" */
+	struct buf url[TSV_NEVENTS + 1];		/* per event kind, then the default */
+	char why[320];
+};
+/* A key of the tool's section: NULL taken, conf_unknown_key when not one of these, else why. */
+const char *post_urls_key(struct post_urls *u, const char *key, const char *value);
+/* The default from the flag's value (when not NULL), else the environment variable, else the
+ * file; exits 2 when the one taken is not a URL. */
+void post_urls_default(struct post_urls *u, const char *flag_value);
+/* A destination per distinct URL, lane_of[kind] for each kind that has one; exits 2 naming a
+ * selected kind that has none. */
+void post_urls_lanes(struct post_urls *u, struct post *p, unsigned selected,
+		     unsigned lane_of[TSV_NEVENTS]);
+void post_urls_free(struct post_urls *u);
 
 #endif

@@ -19,11 +19,7 @@
 
 static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
 
-/* The default webhook's slot after the per-event ones. */
-#define DEFAULT_HOOK TSV_NEVENTS
-
 struct config {
-	struct buf webhook[TSV_NEVENTS + 1];	/* per event (webhook.EVENT), then the default */
 	unsigned char tmpl_set[TSV_NEVENTS];
 	char *username, *icon_emoji, *channel, *qmc_url, *hub_url;
 	double rate, timeout;
@@ -38,6 +34,7 @@ struct qsslack {
 	const char *flag_webhook;
 	int dry_run, tee;
 	struct post post;
+	struct post_urls hooks;
 	unsigned lane_of[TSV_NEVENTS];
 	struct curl_slist *headers;
 	struct slack_event digest[SLACK_DIGEST_MAX];
@@ -45,24 +42,6 @@ struct qsslack {
 };
 
 /* ---- configuration ---- */
-
-/* webhook, webhook_file, webhook.EVENT, webhook_file.EVENT; rest is what follows "webhook". */
-static const char *webhook_key(struct qsslack *q, const char *rest, const char *value)
-{
-	int from_file = !strncmp(rest, "_file", 5);
-	if (from_file)
-		rest += 5;
-	int slot = DEFAULT_HOOK;
-	if (*rest == '.')
-		slot = tsv_event_index(rest + 1, strlen(rest + 1));
-	else if (*rest)
-		return conf_unknown_key;
-	if (slot < 0)
-		return "unknown event name";
-	struct buf *url = &q->conf.webhook[slot];
-	const char *why = conf_secret(url, value, from_file, q->conf.why, sizeof q->conf.why);
-	return why ? why : xfer_check_url(buf_str(url));
-}
 
 /* template.EVENT; an indented continuation line comes again with the same key and is joined
  * with one space. Only "unclosed {" may be fixed by a continuation. */
@@ -98,8 +77,9 @@ static const char *on_key(void *tool, const char *key, const char *value)
 {
 	struct qsslack *q = tool;
 	struct config *c = &q->conf;
-	if (!strncmp(key, "webhook", 7))
-		return webhook_key(q, key + 7, value);
+	const char *why = post_urls_key(&q->hooks, key, value);
+	if (why != conf_unknown_key)
+		return why;
 	if (!strncmp(key, "template.", 9))
 		return template_key(q, key + 9, value);
 	if (!strcmp(key, "username"))
@@ -133,39 +113,6 @@ static void setup_style(struct qsslack *q)
 	q->style.channel = c->channel;
 	q->style.qmc_url = c->qmc_url;
 	q->style.hub_url = c->hub_url;
-}
-
-/* Flags override the environment, which overrides the file. */
-static void default_webhook(struct qsslack *q)
-{
-	struct buf *dst = &q->conf.webhook[DEFAULT_HOOK];
-	if (q->flag_webhook) {
-		buf_reset(dst);
-		buf_adds(dst, q->flag_webhook);
-	} else if (!conf_secret_env(dst, "QSSLACK_WEBHOOK")) {
-		return;
-	}
-	const char *why = xfer_check_url(buf_str(dst));
-	if (why)
-		die(2, "%s: %s", q->flag_webhook ? "-w" : "QSSLACK_WEBHOOK", why);
-}
-
-/* One destination (lane) per distinct URL: events sent to the same webhook share its pacing. */
-static void setup_hooks(struct qsslack *q)
-{
-	unsigned selected = sink_events(q->sink);
-	for (int ev = 0; ev < TSV_NEVENTS; ev++) {
-		struct buf *url = &q->conf.webhook[ev];
-		if (!url->n)
-			url = &q->conf.webhook[DEFAULT_HOOK];
-		if (!url->n) {
-			if (selected & (1u << ev))
-				die(2, "no webhook for %s events: set webhook or webhook_file in [qsslack], "
-				    "QSSLACK_WEBHOOK or -w", tsv_event_names[ev].p);
-			continue;
-		}
-		q->lane_of[ev] = post_dest(&q->post, buf_str(url));
-	}
 }
 
 /* ---- bodies ---- */
@@ -251,8 +198,7 @@ static void setup_post(struct qsslack *q)
 static int release(struct qsslack *q, int status)
 {
 	struct config *c = &q->conf;
-	for (int i = 0; i <= TSV_NEVENTS; i++)
-		buf_free(&c->webhook[i]);
+	post_urls_free(&q->hooks);
 	free(c->username);
 	free(c->icon_emoji);
 	free(c->channel);
@@ -271,13 +217,15 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qsslack q = { .conf = { .rate = 1, .timeout = 10 } };
 	struct sink_driver driver = {
-		.name = "qsslack", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
+		.name = "qsslack", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "webhook",
 				.agent = "qsslack/" QSPIPE_VERSION, .batch_max = SLACK_DIGEST_MAX,
 				.redact = XFER_REDACT_HOST };
+	q.hooks = (struct post_urls){ .name = "webhook", .section = "qsslack", .env = "QSSLACK_WEBHOOK",
+				      .flag = "-w" };
 	int c;
 	while ((c = getopt(argc, argv, SINK_FLAGS "w:n")) != -1) {
 		q.tee |= c == 't';
@@ -301,8 +249,10 @@ int main(int argc, char **argv)
 					       .conf_key = on_key, .pump = print_bodies };
 		return release(&q, sink_run(q.sink, argc - optind, argv + optind));
 	}
-	default_webhook(&q);
-	setup_hooks(&q);
+	/* Flags override the environment, which overrides the file; one destination (lane)
+	 * per distinct URL: events sent to the same webhook share its pacing. */
+	post_urls_default(&q.hooks, q.flag_webhook);
+	post_urls_lanes(&q.hooks, &q.post, sink_events(q.sink), q.lane_of);
 	setup_post(&q);
 	int status = sink_run(q.sink, argc - optind, argv + optind);
 	curl_global_cleanup();

@@ -25,7 +25,7 @@
 
 enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, BAD_ATTR, NBAD };
 static const char *const bad_what[NBAD] = {
-	"fewer than 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
+	"not 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
 	"bad attribute",
 };
 
@@ -677,6 +677,12 @@ size_t sink_queued(const struct sink *s)
 }
 unsigned sink_events(const struct sink *s) { return s->events; }
 
+void sink_set_default_events(struct sink *s, unsigned events)
+{
+	if (!s->events_set)
+		s->events = events;
+}
+
 static void dead_letter(struct sink *s, const struct sink_item *it, const char *why)
 {
 	s->n_dead++;
@@ -759,7 +765,7 @@ static const char *add_event_word(void *ctx, const char *word, size_t n)
 	if (ev < 0)
 		return "unknown event name (session_start session_stop connection_open "
 		       "connection_close task_failed task_aborted task_succeeded task_distributed "
-		       "log unknown)";
+		       "log qix_perf unknown)";
 	s->events |= 1u << ev;
 	return NULL;
 }

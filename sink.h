@@ -36,6 +36,9 @@
 
 /* Bit (1u << ev) per event, for sink_driver.default_events and sink_events(). */
 #define SINK_ALL_EVENTS ((1u << TSV_NEVENTS) - 1)
+/* Every event but qix_perf, which comes by the thousand a second from a busy engine: the
+ * default of the sinks, which deliver it only when asked. */
+#define SINK_DEFAULT_EVENTS (SINK_ALL_EVENTS & ~(1u << EV_QIX_PERF))
 
 struct sink;
 struct sink_seg;
@@ -101,6 +104,9 @@ double sink_backoff(struct sink *s, unsigned attempts);
 int sink_ending(const struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
+/* Replaces the driver's default_events from its conf_key (a key that turns an event on, say):
+ * still only when events = and -e do not choose. */
+void sink_set_default_events(struct sink *s, unsigned events);
 
 /* What a sink tool provides. Every hook but conf_key may be NULL; ctx is sink_new's. */
 struct sink_driver {

@@ -23,8 +23,12 @@ static const char *const default_templates[TSV_NEVENTS] = {
 		"*App:* `{app_name}`",
 	[EV_TASK_DISTRIBUTED] = ":outbox_tray: Task `{task_name}` was distributed on `{host}`\\n"
 		"*App:* `{app_name}`",
-	[EV_LOG] = ":rotating_light: `{level}` on `{host}` from `{logger}`\\n```{message}```",
-	[EV_QIX_PERF] = ":stopwatch: QIX performance record from `{host}`\\n*App:* `{app_id}`   *User:* `{user}`",
+	/* service tells which appender (and so which log folder on the server) it came from;
+	 * log_time is the time in that log, the server's own */
+	[EV_LOG] = ":rotating_light: `{level}` from `{service}` on `{host}`\\n"
+		"*Logger:* `{logger}`   *Logged:* `{log_time}`\\n```{message}```",
+	[EV_QIX_PERF] = ":stopwatch: `{method}` took `{process_ms}` ms on `{host}`\\n"
+		"*App:* `{app_id}`   *User:* `{user}`   *Object:* `{object_type}` `{object_id}`",
 	[EV_UNKNOWN] = ":grey_question: Unrecognized message from `{source}`\\n```{message}```",
 };
 
@@ -54,14 +58,12 @@ void slack_style_free(struct slack_style *st)
 
 const char *slack_check_link_base(char *url)
 {
-	if (!xfer_is_http_url(url))
-		return "not an http:// or https:// URL";
+	const char *why = xfer_link_base(url);
+	if (why)
+		return why;
 	/* The base goes into <URL|text> as it is: these would end or split the link. */
-	if (url[strcspn(url, " \t<>|")])
-		return "URL holds a blank, <, > or |";
-	size_t n = strlen(url);
-	while (n > 8 && url[n - 1] == '/')
-		url[--n] = 0;
+	if (url[strcspn(url, "<>|")])
+		return "URL holds a <, > or |";
 	return NULL;
 }
 
@@ -316,20 +318,6 @@ static void render(const struct slack_style *st, const struct slack_event *e, st
 	}
 }
 
-static int is_guid(const struct slice *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	if (s->n != sizeof shape - 1)
-		return 0;
-	for (size_t i = 0; i < s->n; i++) {
-		char c = s->p[i];
-		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-		if (shape[i] == '-' ? c != '-' : !hex)
-			return 0;
-	}
-	return 1;
-}
-
 /* The event's time as a Slack date token (shown in each reader's time zone), with the UTC
  * time as its fallback; `format` is Slack's, `fallback` strftime's. Nothing when the time
  * column is not a time. */
@@ -367,9 +355,9 @@ static void context_line(struct buf *out, const struct slack_style *st, const st
 {
 	buf_reset(out);
 	add_time(out, &ev->f[F_TIME], "{date_short_pretty} {time_secs}", "%Y-%m-%d %H:%M:%S UTC");
-	if (st->qmc_url && is_guid(&ev->f[F_TASK_ID]))
+	if (st->qmc_url && tsv_is_guid(ev->f[F_TASK_ID].p, ev->f[F_TASK_ID].n))
 		add_link(out, st->qmc_url, "/reloadtask/edit/", &ev->f[F_TASK_ID], "Open task in QMC");
-	if (st->hub_url && is_guid(&ev->f[F_APP_ID]))
+	if (st->hub_url && tsv_is_guid(ev->f[F_APP_ID].p, ev->f[F_APP_ID].n))
 		add_link(out, st->hub_url, "/app/", &ev->f[F_APP_ID], "Open app in hub");
 }
 

@@ -40,7 +40,8 @@ static int one_typo(const char *a, size_t an, const char *b, size_t bn)
 	return !strncmp(a + i, b + i + 1, an - i);
 }
 
-/* Whether the name may be an attribute's: valid, and no typo of a column or user. */
+/* Whether the name may be an attribute's: valid, no typo of a column or user, nor the first
+ * word of a column ({task}, {app}, {exec}). */
 static int attr_name_ok(const char *s, size_t n)
 {
 	char line[TSV_ATTR_NAME_MAX + 2];
@@ -52,9 +53,11 @@ static int attr_name_ok(const char *s, size_t n)
 		return 0;
 	if (one_typo(s, n, "user", 4))
 		return 0;
-	for (int i = 0; i < NFIELDS; i++)
-		if (one_typo(s, n, tsv_field_names[i], strlen(tsv_field_names[i])))
+	for (int i = 0; i < NFIELDS; i++) {
+		const char *col = tsv_field_names[i], *us = strchr(col, '_');
+		if (one_typo(s, n, col, strlen(col)) || (us && (size_t)(us - col) == n && !memcmp(s, col, n)))
 			return 0;
+	}
 	return 1;
 }
 

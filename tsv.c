@@ -399,7 +399,8 @@ static size_t count_tabs(const char *s, size_t n, unsigned *escaped)
 			memcpy(tail, s + i, n - i);
 			block_masks(tail, &t, &sp);
 		}
-		tabs += (size_t)__builtin_popcount(t);
+		for (; t; t &= t - 1)	/* few: no popcount instruction needed */
+			tabs++;
 		special |= sp != 0;
 	}
 	if (special)
@@ -473,50 +474,77 @@ int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value)
 	return 1;
 }
 
-/* Whether the name is one of the 16 columns': by length first, as few are. */
+static int is(const char *s, size_t n, const char *word, size_t len)
+{
+	return n == len && !memcmp(s, word, n);
+}
+#define IS(w) is(s, n, w, sizeof w - 1)
+
+/* Whether the name is one of the 16 columns': by its first letter, as every attribute of a
+ * line is checked. */
 static int column_name(const char *s, size_t n)
 {
-	if (n < 4 || n > 9)
-		return 0;
-	return tsv_field_index(s, n) >= 0;
+	switch (s[0]) {
+	case 'a': return IS("app_id") || IS("app_name");
+	case 'c': return IS("context");
+	case 'e': return IS("event") || IS("exec_id");
+	case 'h': return IS("host");
+	case 'l': return IS("level") || IS("logger");
+	case 'm': return IS("message");
+	case 'o': return IS("origin");
+	case 's': return IS("source");
+	case 't': return IS("time") || IS("task_id") || IS("task_name");
+	case 'u': return IS("user_dir") || IS("user_id");
+	default: return 0;
+	}
 }
 
-static uint64_t name_hash(const char *s, size_t n)
+/* A bit for the duplicate filter: cheap, as most lines have no duplicate to find. */
+static uint64_t name_bit(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return h;
+	return 1ull << ((unsigned char)s[0] * 7u + (unsigned char)s[n - 1] * 3u + n) % 64;
 }
 
+/* One pass per field, no library call but the TAB search: qsroute and the sinks check every
+ * line's attributes. */
 const char *tsv_check_attrs(const char *p, size_t n)
 {
-	struct slice rest = { p, n }, name, value, seen[TSV_ATTRS_MAX];
+	struct slice seen[TSV_ATTRS_MAX];
 	uint64_t bloom = 0;
 	size_t count = 0;
-	while (tsv_attr_next(&rest, &name, &value)) {
+	if (!p)
+		return NULL;
+	const char *s = p, *end = p + n;
+	for (;;) {
 		if (count == TSV_ATTRS_MAX)
 			return "more than 64 attributes";
-		if (name.n == 0 || name.n > TSV_ATTR_NAME_MAX || name_char[(unsigned char)name.p[0]] != 2)
+		const char *name = s;
+		if (s == end || name_char[(unsigned char)*s] != 2)
 			return "bad attribute name";
-		for (size_t i = 1; i < name.n; i++)
-			if (!name_char[(unsigned char)name.p[i]])
-				return "bad attribute name";
-		if (name.p + name.n == value.p)		/* no '=': the field is all name */
+		for (s++; s < end && name_char[(unsigned char)*s]; s++)
+			;
+		size_t len = (size_t)(s - name);
+		if (s == end || *s == '\t')
 			return "attribute without '='";
-		if (column_name(name.p, name.n))
+		if (*s != '=' || len > TSV_ATTR_NAME_MAX)
+			return "bad attribute name";
+		if (column_name(name, len))
 			return "attribute named as a column";
-		uint64_t bit = 1ull << (name_hash(name.p, name.n) & 63);
+		uint64_t bit = name_bit(name, len);
 		if (bloom & bit)
 			for (size_t i = 0; i < count; i++)
-				if (seen[i].n == name.n && !memcmp(seen[i].p, name.p, name.n))
+				if (seen[i].n == len && !memcmp(seen[i].p, name, len))
 					return "duplicate attribute";
 		bloom |= bit;
-		seen[count++] = name;
-		if (tsv_check(value.p, value.n, NULL) < 0)
+		seen[count++] = (struct slice){ name, len };
+		const char *value = s + 1, *tab = memchr(value, '\t', (size_t)(end - value));
+		size_t vlen = (size_t)((tab ? tab : end) - value);
+		if (tsv_needs_escape(value, vlen) && tsv_check(value, vlen, NULL) < 0)
 			return "malformed escape or control byte in an attribute";
+		if (!tab)
+			return NULL;
+		s = tab + 1;
 	}
-	return NULL;
 }
 
 int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value)
@@ -565,4 +593,18 @@ int tsv_is_decimal(const char *s, size_t n)
 			return 0;
 	}
 	return i == n;
+}
+
+int tsv_is_guid(const char *s, size_t n)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (n != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		if (shape[i] == '-' ? c != '-' : !hex)
+			return 0;
+	}
+	return 1;
 }

@@ -103,12 +103,14 @@ size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *es
 #define TSV_ATTR_NAME_MAX 32
 #define TSV_ATTRS_MAX 64
 /* Takes the next attribute off a tail (rest advances); 1 = got one, 0 = end. The value is
- * still escaped; a field without '=' is all name. For checked tails: never fails on others. */
+ * still escaped; a field without '=' is all name. Meant for checked tails; on any other it
+ * still stays within the tail. */
 int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value);
 /* NULL when the tail is valid: each field a name [a-z][a-z0-9_]* of at most 32 bytes, none of
  * the column names and unique in the line, then '=' and a value with well-formed escapes and no
- * raw control bytes; at most 64 attributes. Else the reason ("bad attribute name", "duplicate
- * attribute", ...). p NULL: no tail, valid. */
+ * raw control bytes; at most 64 attributes. Else the reason: "bad attribute name", "attribute
+ * without '='", "attribute named as a column", "duplicate attribute", "more than 64
+ * attributes", "malformed escape or control byte in an attribute". p NULL: no tail, valid. */
 const char *tsv_check_attrs(const char *p, size_t n);
 /* 1 with *value (escaped) when the event has the attribute, else 0. */
 int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value);
@@ -118,5 +120,8 @@ void tsv_attr_append(struct buf *out, const char *name, const char *value, size_
 int tsv_attr_numeric(const char *name, size_t n);
 /* Whether s is an optionally signed decimal number with an optional fraction: [+-]?D+(.D+)? */
 int tsv_is_decimal(const char *s, size_t n);
+
+/* Whether s is a GUID as Sense writes them: 8-4-4-4-12 hex digits (ids that may go into a link). */
+int tsv_is_guid(const char *s, size_t n);
 
 #endif

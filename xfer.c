@@ -256,6 +256,19 @@ const char *xfer_check_url(const char *url)
 	return NULL;
 }
 
+const char *xfer_link_base(char *url)
+{
+	if (!xfer_is_http_url(url))
+		return "not an http:// or https:// URL";
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return "URL holds a blank or control byte";
+	size_t n = strlen(url);
+	while (n > 8 && url[n - 1] == '/')
+		url[--n] = 0;
+	return NULL;
+}
+
 /* The host[:port] of url: after the scheme and any user info, up to the path. */
 static const char *url_host(const char *url, size_t *n)
 {

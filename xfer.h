@@ -111,6 +111,9 @@ int xfer_is_http_url(const char *url);
 /* Why url cannot be a destination (not http(s), a blank or control byte in it), or NULL;
  * never quotes the URL. */
 const char *xfer_check_url(const char *url);
+/* Why url cannot be the base of links in messages (qmc_url, hub_url): not http(s), a blank or
+ * control byte in it; or NULL, with trailing '/'s stripped. */
+const char *xfer_link_base(char *url);
 /* Whether a URL's host is the loopback: localhost, [::1] or 127.x.x.x, the whole host, not a
  * name that starts like one. */
 int xfer_is_loopback(const char *url);

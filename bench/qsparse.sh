@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Throughput of qsparse: 1,000,000 framed user-event lines (the sample user events, with users
-# and times varied), then 1,000,000 lines of every sample kind mixed. Prints lines/s per file.
+# and times varied), then 1,000,000 lines of every sample kind mixed (engine and qix-perf lines,
+# which give events with many attributes, among them), the same mix with only the log formats
+# there were before attributes (proxy and scheduler), and the engine's and qix-perf lines alone.
+# Prints lines/s per file.
 # Usage: bench/qsparse.sh [LINES]    (run from anywhere; `make` first)
 set -eu
 lines=${1:-1000000}
@@ -15,12 +18,19 @@ make_input() {
 import sys
 samples, n, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 ports = {"user": 9997, "task": 9998, "log": 9996}
+# log-classic: the proxy's and scheduler's log lines (the log formats before attributes);
+# log-engine: the engine's and qix-perf
+only = {"classic": (b"/qseow-proxy/", b"/qseow-scheduler/"),
+        "engine": (b"/qseow-engine/", b"/qseow-qix-perf/")}
 payloads = []
 for kind in kinds:
-    with open("%s/%s-events.txt" % (samples, kind), "rb") as f:
+    base, _, part = kind.partition("-")
+    with open("%s/%s-events.txt" % (samples, base), "rb") as f:
         for line in f.read().splitlines():
+            if part and not line.startswith(only[part]):
+                continue
             esc = line.replace(b"\\", b"\\\\")
-            payloads.append((ports[kind], esc))
+            payloads.append((ports[base], esc))
 out = sys.stdout.buffer
 chunk = []
 for i in range(n):
@@ -47,3 +57,7 @@ make_input user >"$T/user.txt"
 run "user events" "$T/user.txt"
 make_input user task log >"$T/mixed.txt"
 run "mixed events" "$T/mixed.txt"
+make_input user task log-classic >"$T/classic.txt"
+run "mix of the formats before attributes" "$T/classic.txt"
+make_input log-engine >"$T/engine.txt"
+run "engine and qix-perf lines" "$T/engine.txt"

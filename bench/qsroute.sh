@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput of qsroute with ten exclude patterns (four -x, six from a config file) over
 # 1,000,000 events like qsparse writes: user activity, task results (unique exec ids, so the
-# dedup table fills up) and log events. Prints `qsroute: N events/s (X ns/event)`.
+# dedup table fills up) and log events. Prints `qsroute: N events/s (X ns/event)`; then the
+# same events with attributes (3 to 5 each, as qsparse and enrichment add them: checked, passed
+# on) and an exclude_attr pattern, as `qsroute+attrs: ...`.
 # Usage: bench/qsroute.sh [EVENTS]   (`make` first)
 set -euo pipefail
 events=${1:-1000000}
@@ -52,5 +54,18 @@ INI
 best_of_three "$T/events" "$T/out" qsroute -c "$T/qspipe.ini" \
 	-x 'INTERNAL\sa_*' -x '*\svc_*' -x 'LAB\bot?' -x 'CORP\[0-9]*'
 passed=$(wc -l <"$T/out")
-echo "qsroute: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event), $((events * 1000 / best_cpu_ms)) events per CPU second; $passed of $events passed"
+echo "qsroute: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event, $(($(wc -c <"$T/events") / events)) bytes/event), $((events * 1000 / best_cpu_ms)) events per CPU second; $passed of $events passed"
 sed 's/^/  /' "$T/best.err"
+
+# The same events with attributes: a user agent's for user events, the repository's for task
+# results, a log event's own; one pattern on them that matches none.
+awk 'BEGIN { FS = OFS = "\t" }
+$2 ~ /^(session|connection)_/ { print $0, "ua_browser=Chrome", "ua_browser_major=120", "ua_os=Windows", "ua_os_version=10"; next }
+$2 ~ /^task_/ { print $0, "exec_status=FinishedFail", "exec_node=sense2.lab.example", "exec_duration_ms=" NR % 90000, "script_log_rows=" NR % 500; next }
+{ print $0, "service=proxy", "log_time=20261120T234501.123+0100", "service_user=INTERNAL\\\\sa_proxy", "command=Login", "result=Failed" }' "$T/events" >"$T/events-attrs"
+if qsroute -A 'x=y' </dev/null 2>/dev/null; then
+	best_of_three "$T/events-attrs" "$T/out" qsroute -c "$T/qspipe.ini" -A 'ua_browser=Netscape*' \
+		-x 'INTERNAL\sa_*' -x '*\svc_*' -x 'LAB\bot?' -x 'CORP\[0-9]*'
+	passed=$(wc -l <"$T/out")
+	echo "qsroute+attrs: $((events * 1000000000 / best_ns)) events/s ($((best_ns / events)) ns/event, $(($(wc -c <"$T/events-attrs") / events)) bytes/event), $((events * 1000 / best_cpu_ms)) events per CPU second; $passed of $events passed"
+fi

@@ -1,5 +1,6 @@
-/* slack.c: whatever an event holds, every message body is valid JSON, and nothing from the event
- * can mention anyone (<!channel>, <@U123>, @here) or make a link. */
+/* slack.c: whatever an event holds, in its columns or its attributes, every message body is
+ * valid JSON, and nothing from the event can mention anyone (<!channel>, <@U123>, @here) or
+ * make a link. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,14 +42,21 @@ static void check_body(const struct buf *b)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {
-	static struct buf line, body;
+	static struct buf line, body, attrs;
 	static struct slack_work work;
 	/* The input, escaped, in every column but time and event, for each event kind: escaped
 	 * values pass tsv_check, as the sink runtime requires of what it queues (slack.h). */
 	struct slack_event e[TSV_NEVENTS];
 	buf_reset(&line);
 	tsv_escape(&line, (const char *)data, n);
+	/* ... and in every attribute the default templates show */
+	static const char *const names[] = { "service", "log_time", "method", "process_ms",
+					      "object_type", "object_id" };
+	buf_reset(&attrs);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		tsv_attr_append(&attrs, names[i], (const char *)data, n);
 	for (int kind = 0; kind < TSV_NEVENTS; kind++) {
+		e[kind].ev.attrs = (struct slice){ attrs.p + 1, attrs.n - 1 };
 		e[kind].kind = kind;
 		for (int i = 0; i < NFIELDS; i++)
 			e[kind].ev.f[i] = (struct slice){ line.p ? line.p : "", line.n };

@@ -35,6 +35,12 @@ bad $'\t=a' "bad attribute name" "an empty name"
 bad $'\tservice' "attribute without '='" "no ="
 bad $'\thost=a' "attribute named as a column" "a column's name"
 bad $'\tmessage=a' "attribute named as a column" "another column's name"
+for c in time event host user_dir user_id app_id app_name task_id task_name exec_id level logger origin context message source; do
+	bad $'\t'"$c=x" "attribute named as a column" "column $c as an attribute"
+done
+for c in times hos user_dirs users task_ids sources apps; do
+	is "$(run "$cols"$'\t'"$c=x" | sed 's/ \[.*//; s/.* //')" "valid" "$c: no column's name"
+done
 bad $'\tx=1\ty=2\tx=3' "duplicate attribute" "a name twice"
 bad $'\tx=a\\q' "malformed escape or control byte in an attribute" "a malformed escape in a value"
 bad $'\tx=a\\x4' "malformed escape or control byte in an attribute" "a short \\x escape"

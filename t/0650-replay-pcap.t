@@ -38,7 +38,7 @@ is "$(cut -f1 "$T/events" | head -3 | tr '\n' ' ')" \
 is "$(cut -f16 "$T/events" | head -2 | tr '\n' ' ')" "10.1.2.3:50000 10.1.2.3:50001 " \
 	"and the captured senders"
 is "$(cut -f2 "$T/events" | tr '\n' ' ')" \
-	"session_start connection_open connection_close session_stop session_start session_start task_failed task_aborted task_succeeded task_failed log log " \
+	"session_start connection_open connection_close session_stop session_start session_start task_failed task_aborted task_succeeded task_failed task_failed log log log log qix_perf " \
 	"the legacy samples are told apart by the captured port"
 is "$(sed -n 7p "$T/events" | cut -f3,4,5,9,10)" \
 	"sense1.lab.example	LAB	svc_qlik	Reload Sales dashboard	9e8d7c6b-5a49-4838-a727-161504f3e2d1" \

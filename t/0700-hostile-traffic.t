@@ -87,7 +87,7 @@ is "$(tail -1 "$T/qsparse.err")" \
 	"qsparse rejected every bad datagram, for its reason"
 ok "qsparse's diagnostics were rate-limited" test "$(wc -l <"$T/qsparse.err")" -lt 200
 is "$(tail -1 "$T/qsroute.err")" \
-	"qsroute: read $nevents, passed $nevents, dropped: user 0 event 0 host 0 app 0 task 0 dedup 0 ratelimit 0 malformed 0" \
+	"qsroute: read $nevents, passed $nevents, dropped: user 0 event 0 host 0 app 0 task 0 attr 0 dedup 0 ratelimit 0 malformed 0" \
 	"qsroute passed every event"
 is "$(grep -vc 'read=' "$T/qsmqtt.err")" 0 "qsmqtt said nothing but its counters"
 is "$(grep -v ' datagrams, ' "$T/udpcat.err")" "" "udpcat said nothing else"

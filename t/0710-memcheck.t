@@ -97,13 +97,15 @@ ok "qsroute under valgrind passed some events" test -s "$T/route.out"
 start_mosquitto
 vg qsmqtt qsmqtt -h 127.0.0.1 -p "$MQTT_PORT" -q 1 <"$T/route.in" 2>"$T/mqtt.err"
 clean qsmqtt "$?"
-like "$(tail -1 "$T/mqtt.err")" "read=$(wc -l <"$T/samples.tsv" | awk '{ print $1 * 2 }') delivered=$(wc -l <"$T/samples.tsv" | awk '{ print $1 * 2 }') " \
+# every sample twice; qix_perf is not delivered by default (sinks deliver it only when asked)
+chosen=$(cut -f2 "$T/samples.tsv" | grep -vc '^qix_perf$')
+like "$(tail -1 "$T/mqtt.err")" "read=$(wc -l <"$T/samples.tsv" | awk '{ print $1 * 2 }') delivered=$((chosen * 2)) " \
 	"qsmqtt under valgrind delivered every event"
 
 # qsslack: a dry run, and posts to the webhook double.
 vg qsslack-n qsslack -n <"$T/route.in" >"$T/slack-n.out" 2>/dev/null
 clean qsslack-n "$?"
-is "$(wc -l <"$T/slack-n.out")" "$(($(wc -l <"$T/samples.tsv") * 2))" "qsslack -n under valgrind wrote a body per event"
+is "$(wc -l <"$T/slack-n.out")" "$((chosen * 2))" "qsslack -n under valgrind wrote a body per event chosen"
 bg python3 "$top/t/slackd.py" --log "$T/slack.log" --port-file "$T/slack.port" >/dev/null
 wait_for 10 test -s "$T/slack.port" || { echo "Bail out! slackd did not start"; exit 1; }
 printf '[qsslack]\nwebhook = http://127.0.0.1:%s/hook/SECRET\nrate = 50\n' "$(cat "$T/slack.port")" >"$T/slack.ini"

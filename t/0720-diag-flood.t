@@ -79,7 +79,7 @@ ms=$(($(now_ms) - start))
 # The unknown event name is qsroute's business only with include/exclude rules: it passes.
 pass_n=$((N / 5))
 is "$(tail -1 "$T/route.err")" \
-	"qsroute: read $N, passed $pass_n, dropped: user 0 event 0 host 0 app 0 task 0 dedup 0 ratelimit 0 malformed $((N - pass_n))" \
+	"qsroute: read $N, passed $pass_n, dropped: user 0 event 0 host 0 app 0 task 0 attr 0 dedup 0 ratelimit 0 malformed $((N - pass_n))" \
 	"qsroute counted every malformed line"
 small qsroute "$T/route.err" 2 "$ms"
 is "$(accounted "$T/route.err")" "$((N - pass_n))" "qsroute: diagnostics printed plus suppressed = the malformed lines"

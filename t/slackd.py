@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-r"""slackd: a test double of Slack incoming webhooks, on 127.0.0.1, for qsslack's tests.
+r"""slackd: a test double of webhooks (Slack, Teams, any HTTP endpoint), on 127.0.0.1, for the
+tests of qsslack, qsteams and qshttp.
 
     slackd.py [--port N] [--port-file FILE] --log FILE [--script FILE]
 
-Every POST is answered as the script says and recorded as one JSON line in the log:
-{"time": epoch seconds at arrival, "path", "headers", "body" (text, bad UTF-8 replaced),
-"body_utf8": whether it was valid UTF-8, "answer": what was answered}.
+Every POST or PUT is answered as the script says and recorded as one JSON line in the log:
+{"time": epoch seconds at arrival, "method", "path" (with the query), "headers", "body" (text,
+bad UTF-8 replaced), "body_utf8": whether it was valid UTF-8, "answer": what was answered}.
 
 The script is read again whenever it changes (so a test can change the answers mid-run; the
 per-path request counts then start again). One line per path, '#' comments:
@@ -15,7 +16,9 @@ per-path request counts then start again). One line per path, '#' comments:
 PATH may be `*` for any other path. The Nth request to a path gets the Nth answer, the last
 answer repeats. An answer is STATUS[:BODY] (BODY defaults to "ok" for 2xx, else a word for
 Slack's usual errors), `429:VALUE` (Retry-After: VALUE, body rate_limited), `429` (no
-Retry-After), or `hang:N` (answer nothing for N seconds, then 200 ok: past a client's timeout).
+Retry-After), `STATUS/VALUE[:BODY]` (any status with Retry-After: VALUE, e.g. `503/5`), `hang:N`
+(answer nothing for N seconds, then 200 ok: past a client's timeout), or `close` (the status
+line, headers promising 100 bytes, 10 of them, then the connection closed: an answer cut off).
 BODY and VALUE may hold Python bytes escapes (\x00, \n, \x20 for a blank), so an answer can
 be binary or hold blanks: `400:a\x00b\n`, `429:Wed,\x2021\x20Oct\x202015\x2007:28:00\x20GMT`.
 Without a script or a matching line: 200 ok. Port 0 (default) takes a free port; it is printed
@@ -32,7 +35,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_BODIES = {400: "invalid_payload", 403: "action_prohibited", 404: "channel_not_found",
-                  410: "channel_is_archived", 429: "rate_limited", 500: "internal_error"}
+                  410: "channel_is_archived", 413: "payload_too_large", 429: "rate_limited",
+                  500: "internal_error", 503: "service_unavailable"}
 
 
 class Script:
@@ -76,8 +80,12 @@ def parse_answer(word):
     if word.startswith("hang:"):
         return 200, b"ok", {}, float(word[5:])
     status, _, rest = word.partition(":")
+    status, _, retry_after = status.partition("/")
     status = int(status)
     rest = codecs.escape_decode(rest.encode())[0]
+    if retry_after:
+        body = rest or DEFAULT_BODIES.get(status, "error").encode()
+        return status, body, {"Retry-After": retry_after}, 0
     if status == 429:
         headers = {"Retry-After": rest.decode("latin-1")} if rest else {}
         return 429, b"rate_limited", headers, 0
@@ -88,6 +96,12 @@ def parse_answer(word):
 def make_handler(script, log, log_lock):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"	# keep-alive, as Slack: qsslack reuses its connection
+        # The headers and the body go out in two writes: without this, Nagle holds the body
+        # until the client's delayed ACK (40 ms a request), and a benchmark measures that.
+        disable_nagle_algorithm = True
+
+        def do_PUT(self):
+            self.do_POST()
 
         def do_POST(self):
             arrival = time.time()
@@ -100,11 +114,19 @@ def make_handler(script, log, log_lock):
             except UnicodeDecodeError:
                 body_utf8 = raw.decode("utf-8", "replace")
                 valid = False
-            record = {"time": arrival, "path": self.path, "headers": dict(self.headers),
+            record = {"time": arrival, "method": self.command, "path": self.path, "headers": dict(self.headers),
                       "body": body_utf8, "body_utf8": valid, "answer": word}
             with log_lock:
                 log.write(json.dumps(record) + "\n")
                 log.flush()
+            if word == "close":
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok ok ok o")
+                    self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             status, body, headers, hang = parse_answer(word)
             if hang:
                 time.sleep(hang)
