@@ -25,7 +25,7 @@ CRYPTO_LIBS = $(call pkg,--libs,libcrypto)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
-TOOLS = udpcat qsparse qsroute qsslack qsteams qshttp qsmqtt qsinflux
+TOOLS = udpcat qsparse qsroute qsslack qsteams qsmail qshttp qsmqtt qsinflux
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 MAN5 = man/qspipe-events.5
@@ -58,6 +58,8 @@ qshttp: qshttp.o httpbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsinflux: qsinflux.o influx.o xfer.o sink.o json.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl zlib)
+qsmail: qsmail.o mail.o xfer.o sink.o glob.o json.o tmpl.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 
 deps:
 	scripts/deps build test
@@ -133,7 +135,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx mail
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -159,6 +161,8 @@ fuzz/bin/httpbody: httpbody.c
 fuzz/bin/httpbody: FUZZ_EXTRA = httpbody.c
 fuzz/bin/pcap: pcap.c sig.c
 fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
+fuzz/bin/mail: mail.c
+fuzz/bin/mail: FUZZ_EXTRA = mail.c
 
 fuzz:
 	scripts/deps build fuzz

@@ -683,7 +683,7 @@ void sink_set_default_events(struct sink *s, unsigned events)
 		s->events = events;
 }
 
-static void dead_letter(struct sink *s, struct sink_item *it, const char *why)
+static void dead_letter(struct sink *s, const struct sink_item *it, const char *why)
 {
 	s->n_dead++;
 	if (!why)
@@ -711,6 +711,26 @@ static void dead_letter(struct sink *s, struct sink_item *it, const char *why)
 		warnsys("dead_letter %s", s->dead_path);
 }
 
+void sink_dead_letter(struct sink *s, const struct sink_item *it, const char *why)
+{
+	dead_letter(s, it, why);
+}
+
+double sink_backoff(struct sink *s, unsigned attempts)
+{
+	double base = 1.0;
+	for (unsigned i = 0; i < attempts && base < s->backoff_max; i++)
+		base *= 2;
+	if (base > s->backoff_max)
+		base = s->backoff_max;
+	return base / 2 + jitter(s) * base / 2;
+}
+
+int sink_ending(const struct sink *s)
+{
+	return s->stopping ? 2 : s->in.eof ? 1 : 0;
+}
+
 void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double delay,
 	       const char *why)
 {
@@ -718,12 +738,7 @@ void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double 
 	if (r == SINK_RETRY) {
 		s->n_retried++;
 		if (delay < 0) {
-			double base = 1.0;
-			for (unsigned i = 0; i < it->attempts && base < s->backoff_max; i++)
-				base *= 2;
-			if (base > s->backoff_max)
-				base = s->backoff_max;
-			delay = base / 2 + jitter(s) * base / 2;
+			delay = sink_backoff(s, it->attempts);
 			it->attempts++;
 		}
 		it->due = now_mono() + delay;

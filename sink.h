@@ -91,6 +91,17 @@ size_t sink_ready(const struct sink *s, unsigned lane);
 size_t sink_inflight(const struct sink *s);
 /* Items waiting to be taken (in memory or in the spool), over all lanes. */
 size_t sink_queued(const struct sink *s);
+/* Writes a dead letter for an item the driver holds, which stays the driver's: for a driver
+ * that delivers an item to several recipients and one of them refuses it for good (qsmail).
+ * Counted as dead. */
+void sink_dead_letter(struct sink *s, const struct sink_item *it, const char *why);
+/* The runtime's backoff before retry number attempts + 1 (seconds, jittered, at most
+ * backoff_max): for a driver that retries what it holds itself. */
+double sink_backoff(struct sink *s, unsigned attempts);
+/* 1 once the input has ended, 2 once SIGTERM came (or stdout failed): a driver holding items
+ * back (a digest being gathered) should send them now; once stopping, what it cannot send now
+ * it gives back (sink_done SINK_RETRY), so that the runtime keeps it in the spool and exits. */
+int sink_ending(const struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
 /* Replaces the driver's default_events from its conf_key (a key that turns an event on, say):

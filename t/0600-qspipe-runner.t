@@ -7,7 +7,7 @@ qspipe=$top/scripts/qspipe
 # --- the plan: which stages, with which arguments (needs no tool built but those planned) ----
 fake=$T/fakebin
 mkdir -p "$fake"
-for tool in udpcat qsparse qsroute qsslack qsmqtt qsinflux; do
+for tool in udpcat qsparse qsroute qsslack qsmail qsmqtt qsinflux; do
 	printf '#!/bin/sh\nexec cat\n' >"$fake/$tool"
 	chmod +x "$fake/$tool"
 done
@@ -65,6 +65,11 @@ is "$(cat "$T/plan.off")" "# off: qsslack ([qsslack] enable = no)
 
 is "$(QSSLACK_WEBHOOK=https://hooks.slack.com/x plan | sed "s|$fake/||" | tr '\n' ' ')" \
 	"udpcat 9997 9998 9996 qsparse qsroute qsslack -t qsmqtt " "QSSLACK_WEBHOOK enables qsslack"
+printf '[qsmail]\nsmtp = smtp://mail.example.com:587\n[qsslack]\nwebhook = https://hooks.slack.com/x\n' >"$T/m.ini"
+is "$(plan -c "$T/m.ini" | sed "s|$fake/||; s| -c [^ ]*||" | tr '\n' ' ')" \
+	"udpcat 9997 9998 9996 qsparse qsroute qsslack -t qsmail -t qsmqtt " "an smtp key runs qsmail, after qsslack, with -t"
+printf '[qsmail]\nenable = no\nsmtp = smtp://mail.example.com:587\n' >"$T/m2.ini"
+is "$(plan -c "$T/m2.ini" | grep -c qsmail)" 0 "[qsmail] enable = no turns it off"
 
 printf '[qsroute]\nenable = yes\nenable = no\n' >"$T/c.ini"
 like "$(plan -c "$T/c.ini" | tr '\n' ' ')" "qsparse -c [^ ]* [^ ]*qsmqtt" "the last enable wins"
