@@ -46,7 +46,7 @@ qsroute: qsroute.o glob.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
-qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
+qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 
 deps:
@@ -110,8 +110,8 @@ fuzz/bin/parse: qsparse.c lines.c sig.c
 fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
-fuzz/bin/slack: slack.c sink.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
+fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
 fuzz/bin/jsonr: jsonr.c
 fuzz/bin/jsonr: FUZZ_EXTRA = jsonr.c
 

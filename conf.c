@@ -251,3 +251,29 @@ int conf_read_secret(const char *path, struct buf *out)
 	free(line);
 	return 0;
 }
+
+const char *conf_secret(struct buf *dst, const char *value, int from_file, char *why,
+			size_t whylen)
+{
+	if (dst->n)
+		return "given twice (a key and its _file count as one)";
+	if (!from_file) {
+		buf_adds(dst, value);
+		return NULL;
+	}
+	if (conf_read_secret(value, dst) < 0) {
+		snprintf(why, whylen, "cannot read %s: %s", value, strerror(errno));
+		return why;
+	}
+	return NULL;
+}
+
+int conf_secret_env(struct buf *dst, const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return 0;
+	buf_reset(dst);
+	buf_adds(dst, v);
+	return 1;
+}

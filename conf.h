@@ -31,5 +31,14 @@ const char *conf_words(const char *value,
 /* Reads a secret kept in a file: its first line, without the line end. Warns when others than
  * the owner may read the file. 0 ok; -1 with errno set. */
 int conf_read_secret(const char *path, struct buf *out);
+/* A secret's key (webhook, webhook_file, password_file, a header's value...): value itself, or
+ * with from_file the first line of the file value names, into dst, which must be empty (a
+ * secret given twice, as KEY and KEY_file, is refused). NULL ok; else why, in why when it names
+ * the file (never the secret). */
+const char *conf_secret(struct buf *dst, const char *value, int from_file, char *why,
+			size_t whylen);
+/* The environment's secret over what the file gave: dst takes the variable's value when it is
+ * set and not empty (1), else stays (0). */
+int conf_secret_env(struct buf *dst, const char *name);
 
 #endif

@@ -30,7 +30,9 @@ static const char *const default_topics[TSV_NEVENTS + 1] = {
 	"qliksense/userevent/session/start", "qliksense/userevent/session/stop",
 	"qliksense/userevent/connection/open", "qliksense/userevent/connection/close",
 	"qliksense/task/failed", "qliksense/task/aborted", "qliksense/task/succeeded",
-	"qliksense/task/distributed", "qliksense/logevent", "", "qliksense/event",
+	"qliksense/task/distributed", "qliksense/logevent",
+	"",	/* qix_perf: off unless topic.qix_perf is set (thousands a second) */
+	"", "qliksense/event",
 };
 
 enum payload { PAYLOAD_JSON, PAYLOAD_TSV, PAYLOAD_TEMPLATE };

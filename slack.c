@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "slack.h"
+#include "xfer.h"
 
 /* The first line of each is what the event shows as in a digest (with the rest flattened
  * after it), so it says what happened and where. */
@@ -23,6 +24,7 @@ static const char *const default_templates[TSV_NEVENTS] = {
 	[EV_TASK_DISTRIBUTED] = ":outbox_tray: Task `{task_name}` was distributed on `{host}`\\n"
 		"*App:* `{app_name}`",
 	[EV_LOG] = ":rotating_light: `{level}` on `{host}` from `{logger}`\\n```{message}```",
+	[EV_QIX_PERF] = ":stopwatch: QIX performance record from `{host}`\\n*App:* `{app_id}`   *User:* `{user}`",
 	[EV_UNKNOWN] = ":grey_question: Unrecognized message from `{source}`\\n```{message}```",
 };
 
@@ -50,15 +52,9 @@ void slack_style_free(struct slack_style *st)
 		tmpl_free(&st->tmpl[k]);
 }
 
-int slack_is_http_url(const char *url)
-{
-	size_t scheme = !strncmp(url, "https://", 8) ? 8 : !strncmp(url, "http://", 7) ? 7 : 0;
-	return scheme && url[scheme];
-}
-
 const char *slack_check_link_base(char *url)
 {
-	if (!slack_is_http_url(url))
+	if (!xfer_is_http_url(url))
 		return "not an http:// or https:// URL";
 	/* The base goes into <URL|text> as it is: these would end or split the link. */
 	if (url[strcspn(url, " \t<>|")])
@@ -477,59 +473,4 @@ void slack_body_digest(struct buf *out, const struct slack_style *st, const stru
 	buf_adds(out, "],\"text\":");
 	json_string(out, w->line.p, w->line.n);
 	add_tail(out, st);
-}
-
-void slack_redact_url(struct buf *out, const char *url)
-{
-	const char *host = strstr(url, "://");
-	host = host ? host + 3 : url;
-	size_t n = strcspn(host, "/?#");
-	const char *at = memchr(host, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - host);
-		host = at + 1;
-	}
-	tsv_escape(out, host, n);
-	buf_adds(out, "/...");
-}
-
-/* Retry-After in seconds (delay-seconds: digits), cut to SLACK_RETRY_AFTER_MAX; -1 when it is
- * something else (an HTTP date, junk). */
-static double retry_after_seconds(const char *value)
-{
-	size_t digits = strspn(value, "0123456789");
-	if (!digits || value[digits + strspn(value + digits, " \t")])
-		return -1;
-	double v = strtod(value, NULL);
-	return v < SLACK_RETRY_AFTER_MAX ? v : SLACK_RETRY_AFTER_MAX;
-}
-
-void slack_classify(long status, const char *body, size_t n, const char *retry_after,
-		    struct slack_answer *a)
-{
-	*a = (struct slack_answer){ .verdict = SLACK_PERMANENT };
-	if (status >= 200 && status < 300) {
-		a->verdict = SLACK_DELIVERED;
-		return;
-	}
-	if (status == 429) {
-		a->verdict = SLACK_RETRY_AFTER;
-		double v = retry_after ? retry_after_seconds(retry_after) : -1;
-		a->retry_after = v >= 0 ? v : 30;
-	} else if (status == 0 || status == 408 || status >= 500) {
-		a->verdict = SLACK_TRANSIENT;
-	}
-	if (status == 0) {
-		snprintf(a->reason, sizeof a->reason, "no HTTP answer");
-		return;
-	}
-	/* Slack's error is a word like channel_not_found; anything longer is cut after about 80
-	 * bytes of its escaped form (whole escapes), so that it fits the reason on one line. */
-	struct buf why = { 0 };
-	size_t i = 0;
-	while (i < n && why.n < 80)
-		tsv_escape(&why, body + i++, 1);
-	snprintf(a->reason, sizeof a->reason, "HTTP %ld%s%.*s%s", status, why.n ? " " : "",
-		 (int)why.n, why.p ? why.p : "", i < n ? "..." : "");
-	buf_free(&why);
 }

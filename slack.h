@@ -1,7 +1,8 @@
 /* slack: what qsslack posts to an incoming webhook and what Slack's answers mean. Message
  * bodies are Block Kit with a text fallback, built from events whose every value is untrusted:
  * values are escaped for mrkdwn (no mention, link or formatting can come from them) and for
- * JSON, and texts are cut to Slack's limits, so a body is always valid JSON Slack accepts. */
+ * JSON, and texts are cut to Slack's limits, so a body is always valid JSON Slack accepts.
+ * What Slack's answers mean is xfer_classify's (xfer.h). */
 #ifndef SLACK_H
 #define SLACK_H
 #include <stddef.h>
@@ -28,8 +29,6 @@ struct slack_style {
 int slack_style_template(struct slack_style *st, int kind, const char *src,
 			 char *why, size_t whylen);
 void slack_style_free(struct slack_style *st);
-/* Whether url is http:// or https:// followed by something (a webhook or a link base). */
-int slack_is_http_url(const char *url);
 /* Why url cannot be the base of links (qmc_url, hub_url), or NULL. Strips a trailing '/'. */
 const char *slack_check_link_base(char *url);
 
@@ -54,28 +53,5 @@ void slack_body_event(struct buf *out, const struct slack_style *st, const struc
 /* Appends a digest of n events (1..SLACK_DIGEST_MAX): a count header and one line each. */
 void slack_body_digest(struct buf *out, const struct slack_style *st, const struct slack_event *e,
 		       size_t n, struct slack_work *w);
-
-/* A webhook URL is a secret: logs show only "host/..." (port kept, user info dropped). */
-void slack_redact_url(struct buf *out, const char *url);
-
-/* What a post's answer means. */
-enum slack_verdict {
-	SLACK_DELIVERED,	/* 2xx */
-	SLACK_RETRY_AFTER,	/* 429: pause the webhook for retry_after seconds, then retry */
-	SLACK_TRANSIENT,	/* 5xx, 408, no answer: back off and retry */
-	SLACK_PERMANENT,	/* any other: dead-letter, never retry */
-};
-struct slack_answer {
-	enum slack_verdict verdict;
-	double retry_after;
-	char reason[160];	/* "HTTP 404 channel_not_found", body escaped and cut */
-};
-/* Longest pause a Retry-After gets: a larger one is cut to it. */
-#define SLACK_RETRY_AFTER_MAX 3600
-/* status 0 means no HTTP answer (connection error, timeout); retry_after is the Retry-After
- * header's value or NULL. A 429 without a Retry-After in seconds (none, an HTTP date, junk)
- * pauses 30 s. The reason is one line whatever the body holds. */
-void slack_classify(long status, const char *body, size_t n, const char *retry_after,
-		    struct slack_answer *a);
 
 #endif

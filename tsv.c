@@ -23,7 +23,8 @@ int tsv_field_index(const char *name, size_t n)
 const struct slice tsv_event_names[TSV_NEVENTS] = {
 	NAME("session_start"), NAME("session_stop"), NAME("connection_open"),
 	NAME("connection_close"), NAME("task_failed"), NAME("task_aborted"),
-	NAME("task_succeeded"), NAME("task_distributed"), NAME("log"), NAME("unknown"),
+	NAME("task_succeeded"), NAME("task_distributed"), NAME("log"), NAME("qix_perf"),
+	NAME("unknown"),
 };
 
 int tsv_event_index(const char *name, size_t n)
@@ -267,7 +268,7 @@ size_t tsv_framed_time_len(const char *line, size_t n)
 int tsv_parse_framed(const char *line, size_t n, struct framed *fr)
 {
 	if (!tsv_framed_time_len(line, n)) {
-		/* a bare line is escaped text (DESIGN.md 1), which never holds a raw TAB: a TAB
+		/* a bare line is escaped text (qspipe-events(5)), which never holds a raw TAB: a TAB
 		 * here means framing whose TIME is not one */
 		if (memchr(line, '\t', n))
 			return -1;
@@ -345,13 +346,19 @@ int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfield
 	size_t count = tsv_split(line, n, ev->f, NFIELDS);
 	if (nfields)
 		*nfields = count;
-	return count == NFIELDS ? 0 : -1;
+	ev->attrs = (struct slice){ 0 };
+	if (count > NFIELDS) {
+		const char *tail = ev->f[NFIELDS - 1].p + ev->f[NFIELDS - 1].n + 1;
+		ev->attrs = (struct slice){ tail, (size_t)(line + n - tail) };
+		ev->f[NFIELDS - 1].n = (size_t)(tail - 1 - ev->f[NFIELDS - 1].p);
+	}
+	return count >= NFIELDS ? 0 : -1;
 }
 
 #ifdef __SSE2__
 #include <emmintrin.h>
 
-/* The TABs among the 16 bytes at s (bit k for s[k]), and the other bytes DESIGN.md 1 escapes:
+/* The TABs among the 16 bytes at s (bit k for s[k]), and the other bytes tsv escapes:
  * below 0x20, backslash, DEL. */
 static inline void block_masks(const char *s, unsigned *tabs, unsigned *special)
 {
@@ -376,10 +383,35 @@ static inline void block_masks(const char *s, unsigned *tabs, unsigned *special)
 }
 #endif
 
+/* The TABs in the attributes at s, noting in *escaped (bit NFIELDS) whether they hold any other
+ * byte tsv escapes. */
+static size_t count_tabs(const char *s, size_t n, unsigned *escaped)
+{
+	size_t tabs = 0;
+	int special = 0;
+	for (size_t i = 0; i < n; i += 16) {
+		unsigned t, sp;
+		if (i + 16 <= n) {
+			block_masks(s + i, &t, &sp);
+		} else {
+			char tail[16];
+			memset(tail, 'a', sizeof tail);
+			memcpy(tail, s + i, n - i);
+			block_masks(tail, &t, &sp);
+		}
+		tabs += (size_t)__builtin_popcount(t);
+		special |= sp != 0;
+	}
+	if (special)
+		*escaped |= 1u << NFIELDS;
+	return tabs;
+}
+
 size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *escaped)
 {
 	size_t count = 0, start = 0;
 	*escaped = 0;
+	ev->attrs = (struct slice){ 0 };
 	for (size_t i = 0; i < n; i += 16) {
 		unsigned tabs, special;
 		if (i + 16 <= n) {
@@ -394,16 +426,143 @@ size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *es
 		for (unsigned hits = tabs | special; hits; hits &= hits - 1) {
 			unsigned k = (unsigned)__builtin_ctz(hits);
 			if (special >> k & 1) {
-				*escaped |= count < NFIELDS ? 1u << count : 0;
+				*escaped |= 1u << (count < NFIELDS ? count : NFIELDS);
 				continue;
 			}
 			if (count < NFIELDS)
 				ev->f[count] = (struct slice){ line + start, i + k - start };
 			count++;
 			start = i + k + 1;
+			if (count == NFIELDS) {
+				/* the attributes: only their escapes matter to the caller, and only
+				 * whether there are any (tsv_check_attrs splits them) */
+				ev->attrs = (struct slice){ line + start, n - start };
+				return count + count_tabs(line + start, n - start, escaped) + 1;
+			}
 		}
 	}
 	if (count < NFIELDS)
 		ev->f[count] = (struct slice){ line + start, n - start };
 	return count + 1;
+}
+
+/* ---- attributes ---- */
+
+static const unsigned char name_char[256] = {
+	['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2, ['g'] = 2, ['h'] = 2,
+	['i'] = 2, ['j'] = 2, ['k'] = 2, ['l'] = 2, ['m'] = 2, ['n'] = 2, ['o'] = 2, ['p'] = 2,
+	['q'] = 2, ['r'] = 2, ['s'] = 2, ['t'] = 2, ['u'] = 2, ['v'] = 2, ['w'] = 2, ['x'] = 2,
+	['y'] = 2, ['z'] = 2, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['_'] = 1,
+};
+
+int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value)
+{
+	if (!rest->p)
+		return 0;
+	const char *tab = memchr(rest->p, '\t', rest->n);
+	size_t len = tab ? (size_t)(tab - rest->p) : rest->n;
+	const char *eq = memchr(rest->p, '=', len);
+	size_t nlen = eq ? (size_t)(eq - rest->p) : len;
+	*name = (struct slice){ rest->p, nlen };
+	*value = eq ? (struct slice){ eq + 1, len - nlen - 1 } : (struct slice){ rest->p + len, 0 };
+	if (tab)
+		*rest = (struct slice){ tab + 1, rest->n - len - 1 };
+	else
+		*rest = (struct slice){ 0 };
+	return 1;
+}
+
+/* Whether the name is one of the 16 columns': by length first, as few are. */
+static int column_name(const char *s, size_t n)
+{
+	if (n < 4 || n > 9)
+		return 0;
+	return tsv_field_index(s, n) >= 0;
+}
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+const char *tsv_check_attrs(const char *p, size_t n)
+{
+	struct slice rest = { p, n }, name, value, seen[TSV_ATTRS_MAX];
+	uint64_t bloom = 0;
+	size_t count = 0;
+	while (tsv_attr_next(&rest, &name, &value)) {
+		if (count == TSV_ATTRS_MAX)
+			return "more than 64 attributes";
+		if (name.n == 0 || name.n > TSV_ATTR_NAME_MAX || name_char[(unsigned char)name.p[0]] != 2)
+			return "bad attribute name";
+		for (size_t i = 1; i < name.n; i++)
+			if (!name_char[(unsigned char)name.p[i]])
+				return "bad attribute name";
+		if (name.p + name.n == value.p)		/* no '=': the field is all name */
+			return "attribute without '='";
+		if (column_name(name.p, name.n))
+			return "attribute named as a column";
+		uint64_t bit = 1ull << (name_hash(name.p, name.n) & 63);
+		if (bloom & bit)
+			for (size_t i = 0; i < count; i++)
+				if (seen[i].n == name.n && !memcmp(seen[i].p, name.p, name.n))
+					return "duplicate attribute";
+		bloom |= bit;
+		seen[count++] = name;
+		if (tsv_check(value.p, value.n, NULL) < 0)
+			return "malformed escape or control byte in an attribute";
+	}
+	return NULL;
+}
+
+int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value)
+{
+	struct slice rest = ev->attrs, an, av;
+	while (tsv_attr_next(&rest, &an, &av))
+		if (an.n == n && !memcmp(an.p, name, n)) {
+			*value = av;
+			return 1;
+		}
+	return 0;
+}
+
+void tsv_attr_append(struct buf *out, const char *name, const char *value, size_t n)
+{
+	buf_addc(out, '\t');
+	buf_adds(out, name);
+	buf_addc(out, '=');
+	tsv_escape(out, value, n);
+}
+
+int tsv_attr_numeric(const char *name, size_t n)
+{
+	static const char *const numeric[] = {
+		"exec_duration_ms", "script_log_rows", "process_ms", "work_ms", "lock_ms",
+		"validate_ms", "traverse_ms", "net_ram", "peak_ram",
+	};
+	for (size_t i = 0; i < sizeof numeric / sizeof *numeric; i++)
+		if (strlen(numeric[i]) == n && !memcmp(numeric[i], name, n))
+			return 1;
+	return 0;
+}
+
+int tsv_is_decimal(const char *s, size_t n)
+{
+	size_t i = n && (s[0] == '-' || s[0] == '+'), start = i;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == start)
+		return 0;
+	if (i < n && s[i] == '.') {
+		size_t frac = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == frac)
+			return 0;
+	}
+	return i == n;
 }

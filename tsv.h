@@ -1,4 +1,4 @@
-/* tsv: the line formats of DESIGN.md: escaping (1.), framed lines (2.) and events (3.). */
+/* tsv: the line formats of qspipe-events(5): escaping, framed lines, events and their attributes. */
 #ifndef TSV_H
 #define TSV_H
 #include <stddef.h>
@@ -18,13 +18,13 @@ enum field {
 	NFIELDS
 };
 extern const char *const tsv_field_names[NFIELDS];
-/* The column's index for its DESIGN.md name, or -1. */
+/* The column's index for its name, or -1. */
 int tsv_field_index(const char *name, size_t n);
-/* The event names of DESIGN.md 3.1, in that order; an event mask has bit 1u << kind. */
+/* The event names of qspipe-events(5), in that order; an event mask has bit 1u << kind. */
 enum event_kind {
 	EV_SESSION_START, EV_SESSION_STOP, EV_CONNECTION_OPEN, EV_CONNECTION_CLOSE,
 	EV_TASK_FAILED, EV_TASK_ABORTED, EV_TASK_SUCCEEDED, EV_TASK_DISTRIBUTED,
-	EV_LOG, EV_UNKNOWN, TSV_NEVENTS
+	EV_LOG, EV_QIX_PERF, EV_UNKNOWN, TSV_NEVENTS
 };
 extern const struct slice tsv_event_names[TSV_NEVENTS];	/* NUL-terminated too */
 /* The enum event_kind for a name, or -1. */
@@ -79,17 +79,44 @@ int tsv_time_in_range(const char *s);
 /* Parses what tsv_framed_time_len accepts; 0 ok, -1 not a time. */
 int tsv_parse_time(const char *s, size_t n, struct timespec *ts);
 
-/* An event line split into its 16 escaped columns. */
+/* An event line split into its 16 escaped columns and the attributes after them. */
 struct event {
 	struct slice f[NFIELDS];
+	/* The raw escaped tail after column 16, without its leading TAB; empty when none (p is
+	 * NULL when the line has exactly 16 columns, so a line ending in a TAB after column 16
+	 * still has a tail: one empty field, which tsv_check_attrs rejects). */
+	struct slice attrs;
 };
-/* 0 ok; -1 when the line has not exactly 16 columns (*nfields tells how many it has). */
+/* 0 when the line has at least 16 columns, -1 when fewer (*nfields tells how many fields it
+ * has, attributes included). Attributes are not checked: callers that need strictness check
+ * ev->attrs with tsv_check_attrs. */
 int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfields);
 
 /* tsv_parse_event in one vectorized pass that also notes which columns hold escapes or control
- * bytes (bit 1 << column in *escaped), so that only those need tsv_check or decoding: calling
- * memchr and tsv_check for every column took half of qsroute's time. Returns how many columns
- * the line has; the first NFIELDS are stored. */
+ * bytes (bit 1 << column in *escaped; bit 1 << NFIELDS for the attributes), so that only those
+ * need tsv_check or decoding: calling memchr and tsv_check for every column took half of
+ * qsroute's time. Returns how many fields the line has (attributes included); the first
+ * NFIELDS are stored, the rest in ev->attrs. */
 size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *escaped);
+
+/* Attributes: name=value fields after column 16. */
+#define TSV_ATTR_NAME_MAX 32
+#define TSV_ATTRS_MAX 64
+/* Takes the next attribute off a tail (rest advances); 1 = got one, 0 = end. The value is
+ * still escaped; a field without '=' is all name. For checked tails: never fails on others. */
+int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value);
+/* NULL when the tail is valid: each field a name [a-z][a-z0-9_]* of at most 32 bytes, none of
+ * the column names and unique in the line, then '=' and a value with well-formed escapes and no
+ * raw control bytes; at most 64 attributes. Else the reason ("bad attribute name", "duplicate
+ * attribute", ...). p NULL: no tail, valid. */
+const char *tsv_check_attrs(const char *p, size_t n);
+/* 1 with *value (escaped) when the event has the attribute, else 0. */
+int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value);
+/* Appends "\tname=" and value escaped: for producers; name must be valid. */
+void tsv_attr_append(struct buf *out, const char *name, const char *value, size_t n);
+/* Whether qspipe-events(5) marks the attribute numeric (exec_duration_ms, process_ms, ...). */
+int tsv_attr_numeric(const char *name, size_t n);
+/* Whether s is an optionally signed decimal number with an optional fraction: [+-]?D+(.D+)? */
+int tsv_is_decimal(const char *s, size_t n);
 
 #endif

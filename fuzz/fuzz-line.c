@@ -1,4 +1,4 @@
-/* DESIGN.md 2 and 3: framed-line detection and the 16-column event splitter. */
+/* qspipe-events(5): framed-line detection, the 16-column event splitter and attributes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +7,26 @@
 static int has_tab(struct slice s)
 {
 	return memchr(s.p, '\t', s.n) != NULL;
+}
+
+/* A valid tail: its attributes iterate back to exactly its bytes, each found by its name; and
+ * appending them again gives the same tail. */
+static void attrs_agree(const struct event *ev)
+{
+	if (tsv_check_attrs(ev->attrs.p, ev->attrs.n))
+		return;
+	struct slice rest = ev->attrs, name, value, found;
+	size_t total = 0, count = 0;
+	while (tsv_attr_next(&rest, &name, &value)) {
+		total += name.n + 1 + value.n + (count++ ? 1 : 0);
+		if (!tsv_attr_find(ev, name.p, name.n, &found) || found.p != value.p || found.n != value.n)
+			abort();
+		if (!name.n || name.n > TSV_ATTR_NAME_MAX || tsv_field_index(name.p, name.n) >= 0 ||
+		    tsv_check(value.p, value.n, NULL) < 0)
+			abort();
+	}
+	if (total != ev->attrs.n || count > TSV_ATTRS_MAX)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
@@ -29,7 +49,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	size_t tabs = 0;
 	for (size_t i = 0; i < n; i++)
 		tabs += line[i] == '\t';
-	if (count != tabs + 1 || (r == 0) != (count == NFIELDS))
+	if (count != tabs + 1 || (r == 0) != (count >= NFIELDS))
 		abort();
 	/* The vectorized scanner agrees with the plain splitter, and flags exactly the columns
 	 * holding bytes that need escaping. */
@@ -46,8 +66,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		size_t total = NFIELDS - 1;
 		for (int i = 0; i < NFIELDS; i++)
 			total += ev.f[i].n;
-		if (total != n)
+		if (count > NFIELDS)
+			total += 1 + ev.attrs.n;
+		int special = 0;	/* the tail holds a byte to escape other than its TABs */
+		for (size_t i = 0; i < ev.attrs.n; i++)
+			special |= ev.attrs.p[i] != '\t' && tsv_escape_needed[(unsigned char)ev.attrs.p[i]];
+		if (total != n || (count > NFIELDS) != (ev.attrs.p != NULL) ||
+		    scanned.attrs.p != ev.attrs.p || scanned.attrs.n != ev.attrs.n ||
+		    special != !!(escaped >> NFIELDS & 1))
 			abort();
+		attrs_agree(&ev);
 	}
 	return 0;
 }
