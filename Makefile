@@ -96,7 +96,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack jsonr
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack jsonr logtail
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -114,6 +114,8 @@ fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
 fuzz/bin/jsonr: jsonr.c
 fuzz/bin/jsonr: FUZZ_EXTRA = jsonr.c
+fuzz/bin/logtail: logtail.c
+fuzz/bin/logtail: FUZZ_EXTRA = logtail.c
 
 fuzz:
 	scripts/deps build fuzz
