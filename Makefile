@@ -22,7 +22,7 @@ CPPFLAGS += $(call pkg,--cflags,inih libmosquitto libcurl libpcap)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
-TOOLS = udpcat qsparse qsroute qsslack qsmqtt
+TOOLS = udpcat qsparse qsroute qsslack qsmqtt qsenrich
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
@@ -46,6 +46,8 @@ qsroute: qsroute.o glob.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
+qsenrich: qsenrich.o qrs.o jsonr.o logtail.o xfer.o json.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 
