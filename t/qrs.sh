@@ -59,3 +59,40 @@ qrs_conf() {
 
 # requests NAME KIND: how many requests of KIND the double NAME logged.
 requests() { grep -c "\"kind\": \"$2\"" "$T/$1.log" 2>/dev/null || true; }
+
+# attr FILE N NAME: the value of attribute NAME on line N of FILE, decoded (escapes of
+# qspipe-events(5)); "<absent>" when the line has no such attribute.
+attr() {
+	/usr/bin/python3 - "$@" <<'PY'
+import re, sys
+path, n, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(path, "rb").read().split(b"\n")
+fields = lines[n - 1].split(b"\t")[16:] if n <= len(lines) else []
+def dec(v):
+    return re.sub(rb"\\(x[0-9a-f]{2}|.)", lambda m: {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}.get(
+        m.group(1), bytes([int(m.group(1)[1:], 16)]) if m.group(1)[:1] == b"x" else b"?"), v)
+for f in fields:
+    k, _, v = f.partition(b"=")
+    if k.decode() == name:
+        sys.stdout.buffer.write(dec(v))
+        break
+else:
+    print("<absent>", end="")
+PY
+}
+
+# attr_names FILE N: the attribute names of line N, space-separated.
+attr_names() { sed -n "${2}p" "$1" | cut -f17- | tr '\t' '\n' | sed 's/=.*//' | tr '\n' ' ' | sed 's/ $//'; }
+
+# task_event TIME [COLUMN=VALUE]...: a task_failed event of the double's task, app and execution.
+TASK_ID=1b0e6f52-3c1d-4a8e-9f27-5d4c3b2a1908
+APP_ID=6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34
+EXEC_ID=9e8d7c6b-5a49-4838-a727-161504f3e2d1
+task_event() {
+	local t=$1
+	shift
+	event_line "$t" task_failed host=sense1.lab.example user_dir=LAB user_id=svc_qlik \
+		task_id=$TASK_ID app_id=$APP_ID task_name="Reload Sales dashboard" \
+		app_name="Sales dashboard" exec_id=$EXEC_ID level=ERROR \
+		message="Max retries reached" "$@"
+}
