@@ -197,7 +197,7 @@ struct slot {
 	enum req req;
 	enum slot_state state;
 	double retry_at;
-	unsigned tries;
+	unsigned tries, rounds;		/* requests answered; retries scheduled */
 	struct curl_slist *headers;
 	char error[160];		/* why it failed, for enrich_error; "" when it did not */
 };
@@ -543,13 +543,18 @@ static enum verdict judge(struct enrich *e, struct slot *s, const struct xfer_re
  * error stays as the reason if it never succeeds. */
 static void retry_later(struct enrich *e, struct slot *s, enum req r)
 {
+	/* 0.25 s doubling to 1 s: a script log is often there a second or two after the end */
 	double delay = 0.25;
-	for (unsigned i = 1; i < s->tries && delay < 2; i++)
+	for (unsigned i = 0; i < s->rounds && delay < 1; i++)
 		delay *= 2;
-	if (delay > 2)
-		delay = 2;
+	if (delay > 1)
+		delay = 1;
+	s->rounds++;
 	s->req = r;
-	if (e->now + delay >= s->lk->deadline) {
+	double left = s->lk->deadline - e->now - 0.25;	/* room for a last answer */
+	if (left < delay)
+		delay = left;
+	if (delay < 0.05) {
 		s->state = DONE;
 		return;
 	}
@@ -741,7 +746,7 @@ static void log_failed(struct enrich *e, struct lookup *lk, enum verdict v)
 {
 	struct slot *s = &lk->s[S_REF];
 	enum req other = other_way(lk->ref_way);
-	if (s->req != R_DOWNLOAD && !lk->ref_other && way_possible(lk, other)) {
+	if (!lk->ref_other && way_possible(lk, other)) {
 		lk->ref_other = 1;
 		request_ref(e, lk, other);
 		return;
