@@ -357,9 +357,10 @@ static void write_enriched(struct enrich *e, const char *line, size_t len, const
 static void on_done(void *ctx, struct xfer_job *job, const struct xfer_result *r);
 static size_t on_log_data(char *p, size_t size, size_t n, void *ctx);
 
+/* Said once until the QRS answers again, whatever goes wrong meanwhile. */
 static void say_trouble(struct enrich *e, const char *what)
 {
-	if (!strcmp(e->qrs_trouble, what))
+	if (e->qrs_trouble[0])
 		return;
 	snprintf(e->qrs_trouble, sizeof e->qrs_trouble, "%s", what);
 	buf_reset(&e->tmp);
@@ -508,7 +509,10 @@ static enum verdict judge(struct enrich *e, struct slot *s, const struct xfer_re
 			say_trouble(e, s->error + strlen("no answer: "));
 			return V_FAIL;
 		case CURLE_OPERATION_TIMEDOUT:
-			say_trouble(e, "no answer in time");
+			/* its timeout is what is left of wait_seconds */
+			snprintf(s->error, sizeof s->error, "no answer in wait_seconds (%g s)",
+				 e->conf.wait_seconds);
+			say_trouble(e, "no answer in wait_seconds");
 			return V_RETRY;
 		default:
 			say_trouble(e, what);
@@ -702,6 +706,7 @@ static void on_app(struct enrich *e, struct slot *s, const struct xfer_result *r
 		return;
 	}
 	s->state = DONE;
+	s->tries = s->rounds = 0;	/* the owner's tries are its own */
 	if (*lk->owner_id)
 		request(e, s, R_USER);
 	else
@@ -868,7 +873,7 @@ static void compose_error(struct lookup *lk, const char *extra, struct buf *out)
 		buf_printf(out, "%sexecution: %s", out->n ? "; " : "",
 			   lk->match_why[0] ? lk->match_why : "not known");
 	}
-	static const int order[] = { S_TASK, S_EXEC, S_REF, S_APP };
+	static const int order[] = { S_TASK, S_EXEC, S_REF, S_DOWNLOAD, S_APP };
 	for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
 		const struct slot *s = &lk->s[order[i]];
 		if (!s->error[0])
@@ -886,15 +891,12 @@ static void start_pending(struct enrich *e);
 static void finish(struct enrich *e, struct lookup *lk, const char *extra)
 {
 	struct buf err = { 0 };
-	if (!extra && lk->exec_state == 1 && *lk->exec_id && !lk->s[S_REF].error[0] &&
-	    !lk->s[S_TASK].error[0]) {
-		/* whole: kept for repeats of this event */
-		struct cache_entry *c = NULL;
+	int whole = !extra && lk->exec_state == 1 && *lk->exec_id;
+	for (int i = 0; i < NSLOTS; i++)
+		whole &= !lk->s[i].error[0] && !slot_active(&lk->s[i]);
+	if (whole)	/* kept for repeats of this event */
 		cache_put(e, e->exec_cache, lk->exec_id, &lk->f,
 			  QA_EXEC_GROUP | QA_LOG_GROUP | QA_TASK_GROUP);
-		if ((c = cache_find(e, e->exec_cache, lk->exec_id)))
-			(void)c;
-	}
 	compose_error(lk, extra, &err);
 	write_enriched(e, lk->line, lk->len, &lk->ev, &lk->f, err.n ? err.p : "");
 	e->count.passed++;
@@ -971,13 +973,16 @@ static void run_timers(struct enrich *e, double *next)
 	while (lk) {
 		struct lookup *after = lk->next;
 		if (e->now >= lk->deadline) {
-			char why[64];
-			snprintf(why, sizeof why, "not complete after wait_seconds (%g s)",
-				 e->conf.wait_seconds);
-			int busy = 0;
-			for (int i = 0; i < NSLOTS; i++)
-				busy |= slot_active(&lk->s[i]);
-			finish(e, lk, busy || !lk->started ? why : NULL);
+			for (int i = 0; i < NSLOTS; i++) {
+				struct slot *s = &lk->s[i];
+				if (s->state != BUSY)
+					continue;
+				snprintf(s->error, sizeof s->error, "no answer in wait_seconds (%g s)",
+					 e->conf.wait_seconds);
+				say_trouble(e, "no answer in wait_seconds");
+			}
+			finish(e, lk, lk->started ? NULL : "not looked up in wait_seconds (too many "
+							  "lookups at once: max_lookups)");
 			lk = after;
 			continue;
 		}
