@@ -41,15 +41,23 @@ static void check_body(const struct buf *b)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {
-	static struct buf line, body;
+	static struct buf line, body, attrs;
 	static struct slack_work work;
 	/* The input, escaped, in every column but time and event, for each event kind: escaped
 	 * values pass tsv_check, as the sink runtime requires of what it queues (slack.h). */
 	struct slack_event e[TSV_NEVENTS];
 	buf_reset(&line);
 	tsv_escape(&line, (const char *)data, n);
+	/* qsenrich's attributes, which task results show under their message, hold it too */
+	buf_reset(&attrs);
+	buf_adds(&attrs, "exec_duration_ms=64591");
+	static const char *const shown[] = { "exec_node", "app_owner_name", "app_owner_email",
+					     "script_log_tail" };
+	for (size_t i = 0; i < sizeof shown / sizeof *shown; i++)
+		tsv_attr_append(&attrs, shown[i], (const char *)data, n);
 	for (int kind = 0; kind < TSV_NEVENTS; kind++) {
 		e[kind].kind = kind;
+		e[kind].ev.attrs = (struct slice){ attrs.p, attrs.n };
 		for (int i = 0; i < NFIELDS; i++)
 			e[kind].ev.f[i] = (struct slice){ line.p ? line.p : "", line.n };
 		e[kind].ev.f[F_TIME] = (struct slice){ "2026-11-20T23:52:15.123456Z", 27 };
