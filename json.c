@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "json.h"
 
 size_t utf8_len(const unsigned char *s, size_t n)
@@ -72,6 +74,42 @@ void json_string(struct buf *out, const char *s, size_t n)
 	buf_addc(out, '"');
 }
 
+/* A decimal number (tsv_is_decimal) as JSON has it: no '+', no leading zeros. */
+static void json_number(struct buf *out, const char *s, size_t n)
+{
+	size_t i = 0;
+	if (s[0] == '+' || s[0] == '-')
+		i = 1;
+	if (s[0] == '-')
+		buf_addc(out, '-');
+	while (i + 1 < n && s[i] == '0' && s[i + 1] != '.')
+		i++;
+	buf_add(out, s + i, n - i);
+}
+
+/* Appends sep, the key and the value decoded; -1 when the value holds a malformed escape. A
+ * column's name goes out as it is; an attribute's is escaped, as its tail may not have been
+ * checked. */
+static int json_member(struct buf *out, char sep, int column, const char *key, size_t keylen,
+		       struct slice value, int numeric, struct buf *scratch)
+{
+	buf_reset(scratch);
+	if (tsv_unescape(scratch, value.p, value.n, NULL) < 0)
+		return -1;
+	buf_addc(out, sep);
+	buf_addc(out, '"');
+	if (column)
+		buf_add(out, key, keylen);
+	else
+		json_escape(out, key, keylen);
+	buf_add(out, "\":", 2);
+	if (numeric && tsv_is_decimal(scratch->p, scratch->n))
+		json_number(out, scratch->p, scratch->n);
+	else
+		json_string(out, scratch->p, scratch->n);
+	return 0;
+}
+
 int json_event(struct buf *out, const struct event *ev, struct buf *scratch)
 {
 	size_t mark = out->n;
@@ -79,20 +117,25 @@ int json_event(struct buf *out, const struct event *ev, struct buf *scratch)
 	for (int i = 0; i < NFIELDS; i++) {
 		if (!ev->f[i].n)
 			continue;
-		buf_reset(scratch);
-		if (tsv_unescape(scratch, ev->f[i].p, ev->f[i].n, NULL) < 0) {
-			out->n = mark;
-			return -1;
-		}
-		buf_addc(out, sep);
+		if (json_member(out, sep, 1, tsv_field_names[i], strlen(tsv_field_names[i]), ev->f[i], 0,
+				scratch) < 0)
+			goto bad;
 		sep = ',';
-		buf_addc(out, '"');
-		buf_adds(out, tsv_field_names[i]);
-		buf_add(out, "\":", 2);
-		json_string(out, scratch->p, scratch->n);
+	}
+	struct slice rest = ev->attrs, name, value;
+	while (tsv_attr_next(&rest, &name, &value)) {
+		if (!value.n)
+			continue;
+		if (json_member(out, sep, 0, name.p, name.n, value, tsv_attr_numeric(name.p, name.n),
+				scratch) < 0)
+			goto bad;
+		sep = ',';
 	}
 	if (sep == '{')
 		buf_addc(out, '{');
 	buf_addc(out, '}');
 	return 0;
+bad:
+	out->n = mark;
+	return -1;
 }

@@ -16,9 +16,11 @@ void json_escape(struct buf *out, const char *s, size_t n);
 /* The same between double quotes. */
 void json_string(struct buf *out, const char *s, size_t n);
 
-/* Appends {"time":"...","event":"...",...} with every non-empty column of ev by its DESIGN.md
- * name, decoded from the TSV escapes. scratch is reused for decoding. 0 ok; -1 when a column
- * holds a malformed escape (nothing is appended then). */
+/* Appends {"time":"...","event":"...",...} with every non-empty column of ev by its name, then
+ * every attribute with a non-empty value by its name, in the line's order, decoded from the TSV
+ * escapes: a numeric attribute (tsv_attr_numeric) whose value is a decimal number as a JSON
+ * number, anything else as a string. scratch is reused for decoding. 0 ok; -1 when a column or
+ * attribute holds a malformed escape (nothing is appended then). */
 int json_event(struct buf *out, const struct event *ev, struct buf *scratch);
 
 #endif

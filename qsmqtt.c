@@ -144,6 +144,8 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 	if ((i = suffix_index(key, "topic.", 1)) != -2) {
 		if (i < 0)
 			return "unknown event (topic.EVENT takes an event name or everything)";
+		if (i == EV_QIX_PERF)	/* its own topic turns it on, unless events = chooses */
+			sink_set_default_events(m->sink, *value ? SINK_ALL_EVENTS : SINK_DEFAULT_EVENTS);
 		return set_topic(m, &m->topic[i], value);
 	}
 	if ((i = suffix_index(key, "template.", 0)) != -2) {
@@ -491,7 +493,10 @@ static void publish(struct mqtt *m, struct sink_item *it)
 	struct event ev;
 	sink_item_event(it, &ev);
 	struct slice payload = make_payload(m, it, &ev);
-	const struct tmpl *topics[2] = { &m->topic[TOPIC_ALL], &m->topic[it->event] };
+	/* qix_perf only on its own topic: thousands a second would swamp topic.everything */
+	static const struct tmpl off;
+	const struct tmpl *topics[2] = {
+		it->event == EV_QIX_PERF ? &off : &m->topic[TOPIC_ALL], &m->topic[it->event] };
 	it->drv = 1;	/* held while starting, so an early failure cannot finish it */
 	for (int i = 0; i < 2; i++) {
 		if (!topics[i]->nparts)
@@ -662,7 +667,7 @@ static void check_config(struct mqtt *m)
 int main(int argc, char **argv)
 {
 	static const struct sink_driver driver = {
-		.name = "qsmqtt", .default_events = SINK_ALL_EVENTS, .conf_key = conf_key,
+		.name = "qsmqtt", .default_events = SINK_DEFAULT_EVENTS, .conf_key = conf_key,
 		.fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	struct mqtt m = { .keepalive = 60, .qos = 1, .max_inflight = 100,
@@ -709,6 +714,9 @@ int main(int argc, char **argv)
 		m.host = xstrdup("localhost");
 	check_config(&m);
 	check_templates(&m, sink_events(m.sink));
+	if ((sink_events(m.sink) & (1u << EV_QIX_PERF)) && !m.topic[EV_QIX_PERF].nparts)
+		die(2, "events names qix_perf, but topic.qix_perf is not set (qix_perf goes to no "
+		    "other topic)");
 	setup_mosquitto(&m);
 	m.by_mid = calloc(65536, sizeof *m.by_mid);
 	if (!m.by_mid)

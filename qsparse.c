@@ -1,5 +1,5 @@
-/* qsparse: framed or bare Qlik Sense log4net payloads in (DESIGN.md 2), normalized events out
- * (DESIGN.md 3), recognizing the formats of DESIGN.md 4. */
+/* qsparse: framed or bare Qlik Sense log4net payloads in, normalized events with their
+ * attributes out, recognizing the formats of qspipe-events(5). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -42,12 +42,33 @@ static const struct {
 	[R_LINE_TOO_LONG] = { "line too long", "line too long diagnostics" },
 };
 
-/* What becomes of one input field: an event column, or one of these. */
+/* The attributes qsparse writes, in the order it writes them; the numeric ones last. */
+enum attr {
+	A_SERVICE, A_LOG_TIME, A_SERVICE_USER, A_COMMAND, A_RESULT, A_PROXY_SESSION_ID,
+	A_SESSION_ID, A_ENGINE_TIME, A_PROCESS_ID, A_EXE_VERSION, A_SERVER_STARTED, A_ENTRY_TYPE,
+	A_REQUEST_ID, A_METHOD, A_HANDLE, A_OBJECT_ID, A_OBJECT_TYPE,
+	A_PROCESS_MS, A_WORK_MS, A_LOCK_MS, A_VALIDATE_MS, A_TRAVERSE_MS, A_NET_RAM, A_PEAK_RAM,
+	NATTRS
+};
+#define A_FIRST_NUMERIC A_PROCESS_MS
+static const struct slice attr_names[NATTRS] = {
+	{ LIT("service") }, { LIT("log_time") }, { LIT("service_user") }, { LIT("command") },
+	{ LIT("result") }, { LIT("proxy_session_id") }, { LIT("session_id") },
+	{ LIT("engine_time") }, { LIT("process_id") }, { LIT("exe_version") },
+	{ LIT("server_started") }, { LIT("entry_type") }, { LIT("request_id") }, { LIT("method") },
+	{ LIT("handle") }, { LIT("object_id") }, { LIT("object_type") }, { LIT("process_ms") },
+	{ LIT("work_ms") }, { LIT("lock_ms") }, { LIT("validate_ms") }, { LIT("traverse_ms") },
+	{ LIT("net_ram") }, { LIT("peak_ram") },
+};
+
+/* What becomes of one input field: an event column, one of these, or an attribute. */
 enum { SKIP = -1, COMMAND = -2, USER = -3, EXCEPTION = -4 };
+#define ATTR(a) (32 + (a))
+#define IS_ATTR(to) ((to) >= 32)
 
 /* A payload format's fields in order. The message field, when there is one, takes every
  * surplus ';' (wherever it sits); a format without one has exactly nfields fields. */
-#define MAX_FIELDS 18
+#define MAX_FIELDS 26
 struct layout {
 	unsigned char nfields;
 	signed char message;	/* its index, or -1 */
@@ -61,16 +82,33 @@ static const struct layout user_layout = { 8, 7, {
 static const struct layout task_layout = { 11, 10, {
 	SKIP, F_HOST, F_TASK_NAME, F_APP_NAME, USER, F_TASK_ID, F_APP_ID, SKIP, F_LEVEL,
 	F_EXEC_ID, F_MESSAGE } };
-/* PREFIX;ROWNUM;ISODATE;DATE;LEVEL;HOST;LOGGER;SERVICEUSER;MESSAGE;EXCEPTION;
- * USERDIR;USERID;COMMAND;RESULT;ORIGIN;CONTEXT */
+/* HOST;TASKNAME;APPNAME;USER;TASKID;APPID;DATE;LEVEL;EXECID;MESSAGE: Butler's 10 fields */
+static const struct layout butler_task_layout = { 10, 9, {
+	F_HOST, F_TASK_NAME, F_APP_NAME, USER, F_TASK_ID, F_APP_ID, SKIP, F_LEVEL, F_EXEC_ID,
+	F_MESSAGE } };
+/* Log events all begin PREFIX;ROWNUM;ISODATE;DATE;LEVEL;HOST;LOGGER;SERVICEUSER; */
+#define LOG_HEAD SKIP, SKIP, ATTR(A_LOG_TIME), SKIP, F_LEVEL, F_HOST, F_LOGGER, ATTR(A_SERVICE_USER)
+/* ...;MESSAGE;EXCEPTION;USERDIR;USERID;COMMAND;RESULT;ORIGIN;CONTEXT (proxy, repository) */
 static const struct layout proxy_log_layout = { 16, 8, {
-	SKIP, SKIP, SKIP, SKIP, F_LEVEL, F_HOST, F_LOGGER, SKIP, F_MESSAGE, EXCEPTION,
-	F_USER_DIR, F_USER_ID, SKIP, SKIP, F_ORIGIN, F_CONTEXT } };
-/* PREFIX;ROWNUM;ISODATE;DATE;LEVEL;HOST;LOGGER;SERVICEUSER;MESSAGE;EXCEPTION;
- * USERDIR;USERID;USER;TASKNAME;APPNAME;TASKID;APPID;EXECID */
+	LOG_HEAD, F_MESSAGE, EXCEPTION, F_USER_DIR, F_USER_ID, ATTR(A_COMMAND), ATTR(A_RESULT),
+	F_ORIGIN, F_CONTEXT } };
+/* ...;MESSAGE;EXCEPTION;USERDIR;USERID;USER;TASKNAME;APPNAME;TASKID;APPID;EXECID */
 static const struct layout scheduler_log_layout = { 18, 8, {
-	SKIP, SKIP, SKIP, SKIP, F_LEVEL, F_HOST, F_LOGGER, SKIP, F_MESSAGE, EXCEPTION,
-	F_USER_DIR, F_USER_ID, USER, F_TASK_NAME, F_APP_NAME, F_TASK_ID, F_APP_ID, F_EXEC_ID } };
+	LOG_HEAD, F_MESSAGE, EXCEPTION, F_USER_DIR, F_USER_ID, USER, F_TASK_NAME, F_APP_NAME,
+	F_TASK_ID, F_APP_ID, F_EXEC_ID } };
+/* ...;MESSAGE;PROXYSESSIONID;USERDIR;USERID;ENGINETS;PROCESSID;EXEVERSION;SERVERSTARTED;
+ * ENTRYTYPE;SESSIONID;APPID: the engine's appender has no EXCEPTION */
+static const struct layout engine_log_layout = { 19, 8, {
+	LOG_HEAD, F_MESSAGE, ATTR(A_PROXY_SESSION_ID), F_USER_DIR, F_USER_ID, ATTR(A_ENGINE_TIME),
+	ATTR(A_PROCESS_ID), ATTR(A_EXE_VERSION), ATTR(A_SERVER_STARTED), ATTR(A_ENTRY_TYPE),
+	ATTR(A_SESSION_ID), F_APP_ID } };
+/* ...;PROXYSESSIONID;USERDIR;USERID;ENGINETS;SESSIONID;APPID;REQUESTID;METHOD;PROCESSTIME;
+ * WORKTIME;LOCKTIME;VALIDATETIME;TRAVERSETIME;HANDLE;OBJECTID;NETRAM;PEAKRAM;OBJECTTYPE */
+static const struct layout qix_perf_layout = { 26, -1, {
+	LOG_HEAD, ATTR(A_PROXY_SESSION_ID), F_USER_DIR, F_USER_ID, ATTR(A_ENGINE_TIME),
+	ATTR(A_SESSION_ID), F_APP_ID, ATTR(A_REQUEST_ID), ATTR(A_METHOD), ATTR(A_PROCESS_MS),
+	ATTR(A_WORK_MS), ATTR(A_LOCK_MS), ATTR(A_VALIDATE_MS), ATTR(A_TRAVERSE_MS), ATTR(A_HANDLE),
+	ATTR(A_OBJECT_ID), ATTR(A_NET_RAM), ATTR(A_PEAK_RAM), ATTR(A_OBJECT_TYPE) } };
 /* HOST;COMMAND;USERDIR;USERID and HOST;TASKNAME;APPNAME;USERID: split alike. */
 static const struct layout legacy_user_layout = { 4, -1, {
 	F_HOST, COMMAND, F_USER_DIR, F_USER_ID } };
@@ -82,23 +120,27 @@ static const struct format {
 	size_t len;
 	int event;
 	const struct layout *layout;
+	const char *service;	/* the service attribute, for log events */
 } formats[] = {
-	{ LIT("/qseow-proxy-session/"), E_BY_COMMAND, &user_layout },
-	{ LIT("/qseow-proxy-connection/"), E_BY_COMMAND, &user_layout },
-	{ LIT("/proxy-session/"), E_BY_COMMAND, &user_layout },
-	{ LIT("/proxy-connection/"), E_BY_COMMAND, &user_layout },
-	{ LIT("/scheduler-reload-failed/"), EV_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-task-failed/"), EV_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-reloadtask-failed/"), EV_TASK_FAILED, &task_layout },
-	{ LIT("/scheduler-reload-aborted/"), EV_TASK_ABORTED, &task_layout },
-	{ LIT("/scheduler-task-aborted/"), EV_TASK_ABORTED, &task_layout },
-	{ LIT("/scheduler-reloadtask-success/"), EV_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-reloadtask-success//"), EV_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-task-success/"), EV_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-task-success//"), EV_TASK_SUCCEEDED, &task_layout },
-	{ LIT("/scheduler-distribute/"), EV_TASK_DISTRIBUTED, &task_layout },
-	{ LIT("/qseow-proxy/"), EV_LOG, &proxy_log_layout },
-	{ LIT("/qseow-scheduler/"), EV_LOG, &scheduler_log_layout },
+	{ LIT("/qseow-proxy-session/"), E_BY_COMMAND, &user_layout, NULL },
+	{ LIT("/qseow-proxy-connection/"), E_BY_COMMAND, &user_layout, NULL },
+	{ LIT("/proxy-session/"), E_BY_COMMAND, &user_layout, NULL },
+	{ LIT("/proxy-connection/"), E_BY_COMMAND, &user_layout, NULL },
+	{ LIT("/scheduler-reload-failed/"), EV_TASK_FAILED, &task_layout, NULL },
+	{ LIT("/scheduler-task-failed/"), EV_TASK_FAILED, &task_layout, NULL },
+	{ LIT("/scheduler-reloadtask-failed/"), EV_TASK_FAILED, &task_layout, NULL },
+	{ LIT("/scheduler-reload-aborted/"), EV_TASK_ABORTED, &task_layout, NULL },
+	{ LIT("/scheduler-task-aborted/"), EV_TASK_ABORTED, &task_layout, NULL },
+	{ LIT("/scheduler-reloadtask-success/"), EV_TASK_SUCCEEDED, &task_layout, NULL },
+	{ LIT("/scheduler-reloadtask-success//"), EV_TASK_SUCCEEDED, &task_layout, NULL },
+	{ LIT("/scheduler-task-success/"), EV_TASK_SUCCEEDED, &task_layout, NULL },
+	{ LIT("/scheduler-task-success//"), EV_TASK_SUCCEEDED, &task_layout, NULL },
+	{ LIT("/scheduler-distribute/"), EV_TASK_DISTRIBUTED, &task_layout, NULL },
+	{ LIT("/qseow-proxy/"), EV_LOG, &proxy_log_layout, "proxy" },
+	{ LIT("/qseow-scheduler/"), EV_LOG, &scheduler_log_layout, "scheduler" },
+	{ LIT("/qseow-repository/"), EV_LOG, &proxy_log_layout, "repository" },
+	{ LIT("/qseow-engine/"), EV_LOG, &engine_log_layout, "engine" },
+	{ LIT("/qseow-qix-perf/"), EV_QIX_PERF, &qix_perf_layout, "engine" },
 };
 
 static const struct command {
@@ -112,7 +154,7 @@ static const struct command {
 	{ LIT("Close connection"), EV_CONNECTION_CLOSE },
 };
 
-/* The legacy formats' ports (DESIGN.md 4.3). */
+/* The legacy formats' ports (qspipe-events(5)). */
 enum { PORT_USER = 9997, PORT_TASK = 9998 };
 
 /* Where a line came from: its framing, or for a bare line the time it was read. */
@@ -165,17 +207,32 @@ static int is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+#define GUID_LEN 36
+
+/* Whether g starts with a GUID's 8-4-4-4-12 hex digits (g has GUID_LEN bytes). */
+static int guid_shape(const char *g)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	for (size_t i = 0; i < GUID_LEN; i++)
+		if (shape[i] == '-' ? g[i] != '-' : !is_hex(g[i]))
+			return 0;
+	return 1;
+}
+
+static int is_guid(struct slice s)
+{
+	return s.n == GUID_LEN && guid_shape(s.p);
+}
+
 /* The GUID of a context /app/GUID..., or an empty slice. */
 static struct slice context_app_id(struct slice ctx)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	const size_t skip = sizeof "/app/" - 1, len = sizeof shape - 1;
+	const size_t skip = sizeof "/app/" - 1, len = GUID_LEN;
 	if (ctx.n < skip + len || memcmp(ctx.p, "/app/", skip))
 		return (struct slice){ 0 };
 	const char *g = ctx.p + skip;
-	for (size_t i = 0; i < len; i++)
-		if (shape[i] == '-' ? g[i] != '-' : !is_hex(g[i]))
-			return (struct slice){ 0 };
+	if (!guid_shape(g))
+		return (struct slice){ 0 };
 	/* A longer run of GUID characters is something else. */
 	if (ctx.n > skip + len && (is_hex(g[len]) || g[len] == '-'))
 		return (struct slice){ 0 };
@@ -213,16 +270,28 @@ static enum reason split_fields(struct slice p, const struct layout *lo, struct 
 	return R_NONE;
 }
 
-/* Appends one event line: time and source as framed, every other column escaped. A non-empty
- * exception goes into the message column after a line break. */
+/* An event's columns and attributes, as parse_payload fills them (slices into the payload). */
+struct fields {
+	struct slice col[NFIELDS], exception, attr[NATTRS];
+	unsigned long attrs;	/* bit 1 << enum attr: set and non-empty */
+};
+
+/* Appends one event line: time and source as framed, every other column escaped, then the
+ * attributes set, in enum attr's order. A non-empty exception goes into the message column
+ * after a line break. */
 static void put_event(struct qsparse *q, const struct origin *o, int event,
-		      const struct slice *col, struct slice exception)
+		      const struct fields *fl)
 {
 	struct buf *out = &q->out;
+	const struct slice *col = fl->col, exception = fl->exception;
 	size_t room = o->time.n + o->source.n + tsv_event_names[event].n + NFIELDS + 2 +
 		      4 * exception.n;
 	for (int i = F_HOST; i < F_SOURCE; i++)
 		room += 4 * col[i].n;
+	for (unsigned long a = fl->attrs; a; a &= a - 1) {
+		int k = __builtin_ctzl(a);
+		room += 2 + attr_names[k].n + 4 * fl->attr[k].n;
+	}
 	buf_reserve(out, room);
 	char *d = out->p + out->n;
 	memcpy(d, o->time.p, o->time.n);
@@ -242,9 +311,26 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 	*d++ = '\t';
 	memcpy(d, o->source.p, o->source.n);
 	d += o->source.n;
+	for (unsigned long a = fl->attrs; a; a &= a - 1) {
+		int k = __builtin_ctzl(a);
+		*d++ = '\t';
+		memcpy(d, attr_names[k].p, attr_names[k].n);
+		d += attr_names[k].n;
+		*d++ = '=';
+		d = tsv_escape_to(d, fl->attr[k].p, fl->attr[k].n);
+	}
 	*d++ = '\n';
 	out->n = (size_t)(d - out->p);
 	q->events[event]++;
+}
+
+/* Sets an attribute when it has a value; a numeric one only when that is a decimal number. */
+static void set_attr(struct fields *fl, int k, struct slice v)
+{
+	if (!v.n || (k >= A_FIRST_NUMERIC && !tsv_is_decimal(v.p, v.n)))
+		return;
+	fl->attr[k] = v;
+	fl->attrs |= 1ul << k;
 }
 
 /* Fills user_dir and user_id from DIR\id, unless a format's own fields have set them. */
@@ -267,19 +353,26 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 	const char *semi = memchr(p.p, ';', p.n);
 	struct slice first = trim((struct slice){ p.p, semi ? (size_t)(semi - p.p) : p.n });
 	const struct layout *lo = &legacy_user_layout;
+	const char *service = NULL;
 	int event = E_BY_COMMAND;
+	struct slice f[MAX_FIELDS];
+	enum reason why;
 	if (first.n && first.p[0] == '/') {
 		const struct format *fmt = find_format(first);
 		if (!fmt)
 			return R_UNKNOWN_PREFIX;
 		lo = fmt->layout;
 		event = fmt->event;
+		service = fmt->service;
 	} else if (!semi) {
 		return R_UNKNOWN_PREFIX;	/* one word: not even a legacy format */
+	} else if (split_fields(p, &butler_task_layout, f) == R_NONE && is_guid(trim(f[4])) &&
+		   is_guid(trim(f[5]))) {
+		/* Butler's 10 fields, told by their two GUIDs, before the 4-field formats */
+		lo = &butler_task_layout;
+		event = EV_TASK_FAILED;
 	}
-	struct slice f[MAX_FIELDS];
-	enum reason why = split_fields(p, lo, f);
-	if (why)
+	if (lo != &butler_task_layout && (why = split_fields(p, lo, f)))
 		return why;
 	if (lo == &legacy_user_layout && (o->port == PORT_TASK ||
 	    (o->port != PORT_USER && command_event(trim(f[1])) < 0))) {
@@ -287,23 +380,33 @@ static enum reason parse_payload(struct qsparse *q, const struct origin *o, stru
 		event = EV_TASK_FAILED;
 	}
 
-	struct slice col[NFIELDS] = { { 0 } }, exception = { 0 };
+	struct fields fl;
+	memset(fl.col, 0, sizeof fl.col);
+	fl.exception = (struct slice){ 0 };
+	fl.attrs = 0;
+	if (service)
+		set_attr(&fl, A_SERVICE, (struct slice){ service, strlen(service) });
 	for (size_t i = 0; i < lo->nfields; i++) {
 		struct slice v = (int)i == lo->message ? f[i] : trim(f[i]);
-		switch (lo->to[i]) {
+		int to = lo->to[i];
+		switch (to) {
 		case SKIP: break;
 		case COMMAND:
 			if ((event = command_event(v)) < 0)
 				return R_UNKNOWN_COMMAND;
 			break;
-		case USER: split_user(v, col); break;
-		case EXCEPTION: exception = v; break;
-		default: col[lo->to[i]] = v;
+		case USER: split_user(v, fl.col); break;
+		case EXCEPTION: fl.exception = v; break;
+		default:
+			if (IS_ATTR(to))
+				set_attr(&fl, to - ATTR(0), v);
+			else
+				fl.col[to] = v;
 		}
 	}
-	if (!col[F_APP_ID].n)
-		col[F_APP_ID] = context_app_id(col[F_CONTEXT]);
-	put_event(q, o, event, col, exception);
+	if (!fl.col[F_APP_ID].n)
+		fl.col[F_APP_ID] = context_app_id(fl.col[F_CONTEXT]);
+	put_event(q, o, event, &fl);
 	return R_NONE;
 }
 
@@ -399,8 +502,8 @@ static void parse_line(struct qsparse *q, const char *line, size_t len, int over
 	if (!why)
 		return;
 	if (q->unknown) {
-		struct slice col[NFIELDS] = { [F_MESSAGE] = p };
-		put_event(q, &o, EV_UNKNOWN, col, (struct slice){ 0 });
+		struct fields fl = { .col = { [F_MESSAGE] = p } };
+		put_event(q, &o, EV_UNKNOWN, &fl);
 		return;
 	}
 	reject(q, why, p);

@@ -1,6 +1,7 @@
-/* qsroute: decides which events (DESIGN.md 3) go on. Drops the events the rules exclude, the
- * repeated datagrams Sense sends for one task result, and what exceeds a rate limit per task or
- * user; writes the rest unchanged. Windows are measured on the events' own time column. */
+/* qsroute: decides which events (qspipe-events(5)) go on. Drops the events the rules exclude,
+ * the repeated datagrams Sense sends for one task result, and what exceeds a rate limit per task
+ * or user; writes the rest unchanged, attributes and all. Windows are measured on the events'
+ * own time column. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,16 +19,26 @@
 #include "tsv.h"
 
 static const char usage[] =
-	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-D SECONDS] [-L SECONDS]";
+	"qsroute [-c FILE] [-x USER]... [-X EVENT]... [-i EVENT]... [-A NAME=PATTERN]... "
+	"[-D SECONDS] [-L SECONDS]";
 
 #define USER_EVENTS 0x00fu
 #define TASK_EVENTS 0x0f0u
 #define MAX_WINDOW 31536000.0	/* a year */
 #define MAX_KEYS 50000000ul
 
+/* The patterns for one attribute's value (exclude_attr = NAME=PATTERN). */
+struct attr_rule {
+	char name[TSV_ATTR_NAME_MAX + 1];
+	size_t n;
+	struct glob_list values;
+};
+
 /* What the config file and the flags ask for; replaced whole on reload. */
 struct rules {
 	struct glob_list user, host, app, task;
+	struct attr_rule *attr;
+	size_t nattr;
 	unsigned exclude_events, include_events;	/* include: an allow-list when not 0 */
 	unsigned rate_events;
 	int rate_events_set;	/* the file named them: the default is replaced, not added to */
@@ -39,8 +50,8 @@ struct rules {
 /* The command line, applied again after every reload. */
 struct flags {
 	const char *conf;
-	char **users, **excluded, **included;
-	size_t nusers, nexcluded, nincluded;
+	char **users, **excluded, **included, **attrs;
+	size_t nusers, nexcluded, nincluded, nattrs;
 	double dedup_seconds, rate_seconds;
 	int dedup_set, rate_set;
 };
@@ -63,11 +74,12 @@ struct keytab {
 };
 
 struct counters {
-	unsigned long read, passed, user, event, host, app, task, dedup, ratelimit, malformed;
+	unsigned long read, passed, user, event, host, app, task, attr, dedup, ratelimit, malformed;
 };
 
-/* The event being routed: its columns, which of them hold escapes (bit 1 << column), and the
- * index of its name in tsv_event_names (-1 for a name DESIGN.md 3.1 does not have). */
+/* The event being routed: its columns and attributes, which of them hold escapes (bit 1 <<
+ * column, 1 << NFIELDS for the attributes), and the index of its name in tsv_event_names (-1
+ * for a name qspipe-events(5) does not have). */
 struct current {
 	struct event ev;
 	unsigned escaped;
@@ -79,7 +91,7 @@ struct route {
 	struct flags flags;
 	struct keytab keys;
 	struct counters count;
-	struct ratelimit rl_columns, rl_escape, rl_overlong;
+	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong;
 	struct buf out, subject;
 	struct lines lr;
 };
@@ -129,6 +141,35 @@ static const char *add_events(struct rules *r, unsigned *mask, const char *value
 	return conf_words(value, add_event, &t);
 }
 
+/* NAME=PATTERN: the pattern joins NAME's rule (made on its first pattern). */
+static const char *add_attr_pattern(void *ctx, const char *word, size_t n)
+{
+	struct rules *r = ctx;
+	const char *eq = memchr(word, '=', n);
+	size_t len = eq ? (size_t)(eq - word) : 0;
+	/* the name as an attribute with an empty value, checked by tsv's own rules */
+	if (!eq || tsv_check_attrs(word, len + 1)) {
+		snprintf(r->why, sizeof r->why, "'%.*s': not NAME=PATTERN with an attribute name",
+			 (int)(n > 60 ? 60 : n), word);
+		return r->why;
+	}
+	size_t i = 0;
+	while (i < r->nattr && !(r->attr[i].n == len && !memcmp(r->attr[i].name, word, len)))
+		i++;
+	if (i == r->nattr) {
+		struct attr_rule *a = realloc(r->attr, (r->nattr + 1) * sizeof *a);
+		if (!a)
+			die(1, "exclude_attr: out of memory");
+		r->attr = a;
+		a[i] = (struct attr_rule){ .n = len };
+		memcpy(a[i].name, word, len);
+		r->nattr++;
+	}
+	if (glob_list_add(&r->attr[i].values, eq + 1, n - len - 1, r->why, sizeof r->why) < 0)
+		return r->why;
+	return NULL;
+}
+
 static const char *seconds(const char *value, double *out)
 {
 	return conf_seconds(value, MAX_WINDOW, out) ? "not a number of seconds from 0 to 31536000"
@@ -148,6 +189,8 @@ static const char *on_key(void *tool, const char *key, const char *value)
 		return add_patterns(r, &r->task, value);
 	if (!strcmp(key, "exclude_event"))
 		return add_events(r, &r->exclude_events, value);
+	if (!strcmp(key, "exclude_attr"))
+		return conf_words(value, add_attr_pattern, r);
 	if (!strcmp(key, "include_event"))
 		return add_events(r, &r->include_events, value);
 	if (!strcmp(key, "rate_limit_events")) {
@@ -172,6 +215,9 @@ static void rules_free(struct rules *r)
 	glob_list_free(&r->host);
 	glob_list_free(&r->app);
 	glob_list_free(&r->task);
+	for (size_t i = 0; i < r->nattr; i++)
+		glob_list_free(&r->attr[i].values);
+	free(r->attr);
 }
 
 /* Flags add to the file's lists and replace its numbers. NULL, or what is wrong. */
@@ -188,6 +234,9 @@ static const char *apply_flags(struct rules *r, const struct flags *fl)
 	for (size_t i = 0; i < fl->nincluded; i++)
 		if (add_event(&(struct event_target){ r, &r->include_events }, fl->included[i],
 			      strlen(fl->included[i])))
+			return r->why;
+	for (size_t i = 0; i < fl->nattrs; i++)
+		if (add_attr_pattern(r, fl->attrs[i], strlen(fl->attrs[i])))
 			return r->why;
 	if (fl->dedup_set)
 		r->dedup_seconds = fl->dedup_seconds;
@@ -395,7 +444,7 @@ static int parse_line(struct route *rt, const char *line, size_t n, struct event
 		return -1;
 	}
 	nfields = tsv_scan_event(line, n, ev, escaped);
-	if (nfields != NFIELDS) {
+	if (nfields < NFIELDS) {
 		snprintf(reason, sizeof reason, "%zu columns, not %d", nfields, NFIELDS);
 		report(rt, &rt->rl_columns, "column-count diagnostics", reason, line, n);
 		return -1;
@@ -407,6 +456,11 @@ static int parse_line(struct route *rt, const char *line, size_t n, struct event
 			report(rt, &rt->rl_escape, "escape diagnostics", reason, line, n);
 			return -1;
 		}
+	}
+	const char *why = nfields > NFIELDS ? tsv_check_attrs(ev->attrs.p, ev->attrs.n) : NULL;
+	if (why) {
+		report(rt, &rt->rl_attr, "attribute diagnostics", why, line, n);
+		return -1;
 	}
 	return 0;
 }
@@ -450,9 +504,35 @@ static int matches_user(struct route *rt, const struct current *cur)
 	return glob_list_match(&rt->rules.user, &s);
 }
 
+/* Whether an attribute the event has matches its exclude_attr patterns; an event without the
+ * attribute is never dropped by them. */
+static int matches_attr(struct route *rt, const struct current *cur)
+{
+	const struct rules *r = &rt->rules;
+	struct slice rest = cur->ev.attrs, name, value;
+	if (!r->nattr)
+		return 0;
+	while (tsv_attr_next(&rest, &name, &value)) {
+		for (size_t i = 0; i < r->nattr; i++) {
+			if (r->attr[i].n != name.n || memcmp(r->attr[i].name, name.p, name.n))
+				continue;
+			struct glob_subject s;
+			if (cur->escaped >> NFIELDS & 1) {
+				buf_reset(&rt->subject);
+				tsv_unescape(&rt->subject, value.p, value.n, NULL);
+				value = (struct slice){ rt->subject.p, rt->subject.n };
+			}
+			glob_subject(&s, value.p, value.n);
+			if (glob_list_match(&r->attr[i].values, &s))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* The counter of the exclusion rule that drops the event, or NULL. In the order the man page
  * gives: event name, user (not for task results: their user is the account that ran the task),
- * host, app, task. */
+ * host, app, task, attribute. */
 static unsigned long *excluded_by(struct route *rt, const struct current *cur)
 {
 	const struct rules *r = &rt->rules;
@@ -467,6 +547,8 @@ static unsigned long *excluded_by(struct route *rt, const struct current *cur)
 		return &rt->count.app;
 	if (matches_column(rt, &r->task, cur, F_TASK_NAME))
 		return &rt->count.task;
+	if (matches_attr(rt, cur))
+		return &rt->count.attr;
 	return NULL;
 }
 
@@ -517,7 +599,7 @@ static void write_event(struct route *rt, const char *line, size_t n, const stru
 		buf_addc(&rt->out, '\n');
 		return;
 	}
-	/* The note needs no escaping: it holds no byte that DESIGN.md 1 escapes. */
+	/* The note needs no escaping: it holds no byte that tsv escapes. */
 	const char *end = ev->f[F_MESSAGE].p + ev->f[F_MESSAGE].n;
 	buf_add(&rt->out, line, (size_t)(end - line));
 	buf_printf(&rt->out, "%s[+%u suppressed]", ev->f[F_MESSAGE].n ? " " : "", suppressed);
@@ -558,10 +640,11 @@ static void print_counters(struct route *rt)
 	const struct counters *c = &rt->count;
 	ratelimit_flush(&rt->rl_columns, "column-count diagnostics");
 	ratelimit_flush(&rt->rl_escape, "escape diagnostics");
+	ratelimit_flush(&rt->rl_attr, "attribute diagnostics");
 	ratelimit_flush(&rt->rl_overlong, "overlong-line diagnostics");
 	warnx("read %lu, passed %lu, dropped: user %lu event %lu host %lu app %lu task %lu "
-	      "dedup %lu ratelimit %lu malformed %lu",
-	      c->read, c->passed, c->user, c->event, c->host, c->app, c->task, c->dedup,
+	      "attr %lu dedup %lu ratelimit %lu malformed %lu",
+	      c->read, c->passed, c->user, c->event, c->host, c->app, c->task, c->attr, c->dedup,
 	      c->ratelimit, c->malformed);
 }
 
@@ -604,14 +687,16 @@ static void parse_flags(struct flags *fl, int argc, char **argv)
 	fl->users = calloc((size_t)argc, sizeof *fl->users);
 	fl->excluded = calloc((size_t)argc, sizeof *fl->excluded);
 	fl->included = calloc((size_t)argc, sizeof *fl->included);
-	if (!fl->users || !fl->excluded || !fl->included)
+	fl->attrs = calloc((size_t)argc, sizeof *fl->attrs);
+	if (!fl->users || !fl->excluded || !fl->included || !fl->attrs)
 		die(1, "parsing flags: out of memory");
-	while ((c = getopt(argc, argv, "c:x:X:i:D:L:")) != -1) {
+	while ((c = getopt(argc, argv, "c:x:X:i:A:D:L:")) != -1) {
 		switch (c) {
 		case 'c': fl->conf = optarg; break;
 		case 'x': fl->users[fl->nusers++] = optarg; break;
 		case 'X': fl->excluded[fl->nexcluded++] = optarg; break;
 		case 'i': fl->included[fl->nincluded++] = optarg; break;
+		case 'A': fl->attrs[fl->nattrs++] = optarg; break;
 		case 'D': seconds_flag('D', &fl->dedup_seconds, &fl->dedup_set); break;
 		case 'L': seconds_flag('L', &fl->rate_seconds, &fl->rate_set); break;
 		default: diag_usage(usage);
@@ -663,6 +748,7 @@ int main(int argc, char **argv)
 	free(rt.flags.users);
 	free(rt.flags.excluded);
 	free(rt.flags.included);
+	free(rt.flags.attrs);
 	buf_free(&rt.out);
 	buf_free(&rt.subject);
 	return 0;

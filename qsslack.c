@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 	diag_std_flags(argc, argv, usage);
 	struct qsslack q = { .conf = { .rate = 1, .timeout = 10 } };
 	struct sink_driver driver = {
-		.name = "qsslack", .default_events = SINK_ALL_EVENTS, .conf_key = on_key,
+		.name = "qsslack", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
 		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
 	};
 	q.sink = sink_new(&driver, &q);

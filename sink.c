@@ -23,9 +23,10 @@
 #define FILE_AHEAD 4096		/* events queued from a regular file at most */
 #define SEG_BYTES (4 << 20)	/* a spool segment is closed for writing at this size */
 
-enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, NBAD };
+enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, BAD_ATTR, NBAD };
 static const char *const bad_what[NBAD] = {
 	"not 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
+	"bad attribute",
 };
 
 struct lane {
@@ -531,24 +532,34 @@ static void accept_event(struct sink *s, const char *line, size_t n, int event)
 	sp->pending++;
 }
 
-/* Why an event line cannot be delivered, or BAD_NONE with its event. */
-static int check_event(const char *line, size_t n, int *event)
+/* Why an event line cannot be delivered, or -1 with its event; *why says it in words (an
+ * attribute's own reason for BAD_ATTR). */
+static int check_event(const char *line, size_t n, int *event, const char **why)
 {
 	struct event ev;
 	unsigned escaped;
-	if (tsv_scan_event(line, n, &ev, &escaped) != NFIELDS)
-		return BAD_COLUMNS;
-	for (int i = 0; escaped; i++, escaped >>= 1)	/* only columns with a backslash or control */
-		if (escaped & 1 && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
-			return BAD_ESCAPE;
-	*event = tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n);
-	return *event < 0 ? BAD_EVENT : -1;
+	int bad = -1;
+	*why = NULL;
+	size_t nfields = tsv_scan_event(line, n, &ev, &escaped);
+	if (nfields < NFIELDS)
+		bad = BAD_COLUMNS;
+	for (int i = 0; bad < 0 && i < NFIELDS; i++)	/* only columns with a backslash or control */
+		if ((escaped >> i & 1) && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
+			bad = BAD_ESCAPE;
+	if (bad < 0 && nfields > NFIELDS && (*why = tsv_check_attrs(ev.attrs.p, ev.attrs.n)))
+		return BAD_ATTR;
+	if (bad < 0 && (*event = tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n)) < 0)
+		bad = BAD_EVENT;
+	if (bad >= 0)
+		*why = bad_what[bad];
+	return bad;
 }
 
 const char *sink_check_line(const char *line, size_t n, int *event)
 {
-	int bad = check_event(line, n, event);
-	return bad >= 0 ? bad_what[bad] : NULL;
+	const char *why;
+	check_event(line, n, event, &why);
+	return why;
 }
 
 /* The bytes of g from load_off on, at least one whole line: from rbuf when it holds them (a
@@ -608,7 +619,8 @@ static void spool_load(struct sink *s)
 			size_t n = (size_t)(lf - p);
 			int event;
 			if (!(g->acked && (g->acked[idx / 8] & (1u << (idx % 8))))) {
-				int bad = check_event(p, n, &event);
+				const char *why;
+				int bad = check_event(p, n, &event, &why);
 				if (bad >= 0 || !(s->events & (1u << event))) {
 					/* damaged on disk, or spooled when `events` chose it and no longer
 					 * chosen: acknowledge it so the segment can go */
@@ -664,6 +676,12 @@ size_t sink_queued(const struct sink *s)
 	return s->use_spool ? (size_t)(s->sp.pending - s->inflight.n) : s->nqueued;
 }
 unsigned sink_events(const struct sink *s) { return s->events; }
+
+void sink_set_default_events(struct sink *s, unsigned events)
+{
+	if (!s->events_set)
+		s->events = events;
+}
 
 static void dead_letter(struct sink *s, struct sink_item *it, const char *why)
 {
@@ -732,7 +750,7 @@ static const char *add_event_word(void *ctx, const char *word, size_t n)
 	if (ev < 0)
 		return "unknown event name (session_start session_stop connection_open "
 		       "connection_close task_failed task_aborted task_succeeded task_distributed "
-		       "log unknown)";
+		       "log qix_perf unknown)";
 	s->events |= 1u << ev;
 	return NULL;
 }
@@ -854,18 +872,17 @@ static void flush_output(void *ctx)
 	}
 }
 
-static void report_bad(struct sink *s, enum bad why, const char *line, size_t n)
+static void report_bad(struct sink *s, enum bad bad, const char *why, const char *line, size_t n)
 {
-	s->n_bad[why]++;
-	if (!ratelimit_allow(&s->rl_bad[why], 10, "bad-line diagnostics"))
+	s->n_bad[bad]++;
+	if (!ratelimit_allow(&s->rl_bad[bad], 10, "bad-line diagnostics"))
 		return;
 	buf_reset(&s->scratch);
 	tsv_escape(&s->scratch, line, n < 80 ? n : 80);
 	if (s->in.name)
-		warnx("%s: line %lu: %s: %s", s->in.name, s->in.lr.lineno, bad_what[why],
-		      buf_str(&s->scratch));
+		warnx("%s: line %lu: %s: %s", s->in.name, s->in.lr.lineno, why, buf_str(&s->scratch));
 	else
-		warnx("line %lu: %s: %s", s->in.lr.lineno, bad_what[why], buf_str(&s->scratch));
+		warnx("line %lu: %s: %s", s->in.lr.lineno, why, buf_str(&s->scratch));
 }
 
 static void take_line(struct sink *s, const char *line, size_t n)
@@ -876,9 +893,10 @@ static void take_line(struct sink *s, const char *line, size_t n)
 	}
 	if (n && line[0] == '#')
 		return;
-	int event = -1, bad = s->in.lr.overlong ? BAD_LONG : check_event(line, n, &event);
+	const char *why = bad_what[BAD_LONG];
+	int event = -1, bad = s->in.lr.overlong ? BAD_LONG : check_event(line, n, &event, &why);
 	if (bad >= 0) {
-		report_bad(s, (enum bad)bad, line, n);
+		report_bad(s, (enum bad)bad, why, line, n);
 		return;
 	}
 	s->n_read++;

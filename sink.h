@@ -36,6 +36,9 @@
 
 /* Bit (1u << ev) per event, for sink_driver.default_events and sink_events(). */
 #define SINK_ALL_EVENTS ((1u << TSV_NEVENTS) - 1)
+/* Every event but qix_perf, which comes by the thousand a second from a busy engine: the
+ * default of the sinks, which deliver it only when asked. */
+#define SINK_DEFAULT_EVENTS (SINK_ALL_EVENTS & ~(1u << EV_QIX_PERF))
 
 struct sink;
 struct sink_seg;
@@ -59,7 +62,7 @@ struct sink_item {
 	char line[];			/* the event line as read, without LF, NUL-terminated */
 };
 
-/* The event's 16 columns (still escaped, pointing into it->line). Never fails: the runtime
+/* The event's 16 columns and attributes (still escaped, pointing into it->line). Never fails: the runtime
  * only queues well-formed events. */
 void sink_item_event(const struct sink_item *it, struct event *ev);
 
@@ -90,6 +93,9 @@ size_t sink_inflight(const struct sink *s);
 size_t sink_queued(const struct sink *s);
 /* The events selected (events = / -e), as a bit mask of enum event_kind. */
 unsigned sink_events(const struct sink *s);
+/* Replaces the driver's default_events from its conf_key (a key that turns an event on, say):
+ * still only when events = and -e do not choose. */
+void sink_set_default_events(struct sink *s, unsigned events);
 
 /* What a sink tool provides. Every hook but conf_key may be NULL; ctx is sink_new's. */
 struct sink_driver {
@@ -131,8 +137,9 @@ int sink_run(struct sink *s, int nfiles, char **files);
 void sink_transient(struct sink *s);
 /* Frees a sink that sink_run never ran (sink_run frees its own). */
 void sink_free(struct sink *s);
-/* Why an event line cannot be delivered (not 16 columns, malformed escape or control byte,
- * unknown event name), or NULL with its event index in *event: the runtime's own check. */
+/* Why an event line cannot be delivered (fewer than 16 columns, malformed escape or control
+ * byte, an attribute's reason from tsv_check_attrs, unknown event name), or NULL with its event
+ * index in *event: the runtime's own check. */
 const char *sink_check_line(const char *line, size_t n, int *event);
 
 #endif

@@ -23,8 +23,12 @@ static const char *const default_templates[TSV_NEVENTS] = {
 		"*App:* `{app_name}`",
 	[EV_TASK_DISTRIBUTED] = ":outbox_tray: Task `{task_name}` was distributed on `{host}`\\n"
 		"*App:* `{app_name}`",
-	[EV_LOG] = ":rotating_light: `{level}` on `{host}` from `{logger}`\\n```{message}```",
-	[EV_QIX_PERF] = ":stopwatch: QIX performance record from `{host}`\\n*App:* `{app_id}`   *User:* `{user}`",
+	/* service tells which appender (and so which log folder on the server) it came from;
+	 * log_time is the time in that log, the server's own */
+	[EV_LOG] = ":rotating_light: `{level}` from `{service}` on `{host}`\\n"
+		"*Logger:* `{logger}`   *Logged:* `{log_time}`\\n```{message}```",
+	[EV_QIX_PERF] = ":stopwatch: `{method}` took `{process_ms}` ms on `{host}`\\n"
+		"*App:* `{app_id}`   *User:* `{user}`   *Object:* `{object_type}` `{object_id}`",
 	[EV_UNKNOWN] = ":grey_question: Unrecognized message from `{source}`\\n```{message}```",
 };
 

@@ -21,6 +21,46 @@ static void add_part(struct tmpl *t, int field, size_t off, size_t len)
 	t->parts[t->nparts++] = (struct tmpl_part){ field, off, len };
 }
 
+/* Whether a and b are one insertion, deletion, substitution or swap of neighbours apart. */
+static int one_typo(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an > bn)
+		return one_typo(b, bn, a, an);
+	if (bn - an > 1)
+		return 0;
+	size_t i = 0;
+	while (i < an && a[i] == b[i])
+		i++;
+	if (i == an)
+		return bn == an + 1;
+	if (an == bn)
+		return !strncmp(a + i + 1, b + i + 1, an - i - 1) ||
+		       (i + 1 < an && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+			!strncmp(a + i + 2, b + i + 2, an - i - 2));
+	return !strncmp(a + i, b + i + 1, an - i);
+}
+
+/* Whether the name may be an attribute's: valid, no typo of a column or user, nor the first
+ * word of a column ({task}, {app}, {exec}). */
+static int attr_name_ok(const char *s, size_t n)
+{
+	char line[TSV_ATTR_NAME_MAX + 2];
+	if (n == 0 || n > TSV_ATTR_NAME_MAX)
+		return 0;
+	memcpy(line, s, n);
+	line[n] = '=';
+	if (tsv_check_attrs(line, n + 1))
+		return 0;
+	if (one_typo(s, n, "user", 4))
+		return 0;
+	for (int i = 0; i < NFIELDS; i++) {
+		const char *col = tsv_field_names[i], *us = strchr(col, '_');
+		if (one_typo(s, n, col, strlen(col)) || (us && (size_t)(us - col) == n && !memcmp(s, col, n)))
+			return 0;
+	}
+	return 1;
+}
+
 int tmpl_compile(struct tmpl *t, const char *src, char *why, size_t whylen)
 {
 	size_t n = strlen(src);
@@ -40,6 +80,14 @@ int tmpl_compile(struct tmpl *t, const char *src, char *why, size_t whylen)
 			size_t namelen = (size_t)(close - (src + i + 1));
 			int field = namelen == 4 && !memcmp(src + i + 1, "user", 4)
 					    ? TMPL_USER : tsv_field_index(src + i + 1, namelen);
+			if (field < 0 && attr_name_ok(src + i + 1, namelen)) {
+				/* the name goes into text, where only this part points */
+				memcpy(t->text + len, src + i + 1, namelen);
+				add_part(t, TMPL_ATTR, len, namelen);
+				len += namelen;
+				i += namelen + 2;
+				continue;
+			}
 			if (field < 0) {
 				snprintf(why, whylen, "unknown field {%.*s}",
 					 (int)(namelen > 40 ? 40 : namelen), src + i + 1);
@@ -95,6 +143,10 @@ int tmpl_expand(const struct tmpl *t, const struct event *ev, struct buf *out,
 			if (scratch->n)
 				buf_addc(scratch, '\\');
 			bad |= decode(ev, F_USER_ID, scratch);
+		} else if (part->field == TMPL_ATTR) {
+			struct slice v;
+			bad = tsv_attr_find(ev, t->text + part->off, part->len, &v) &&
+			      tsv_unescape(scratch, v.p, v.n, NULL) < 0;
 		} else {
 			bad = decode(ev, part->field, scratch);
 		}

@@ -1,5 +1,5 @@
-/* json.h: any bytes become valid JSON; well-formed UTF-8 round-trips exactly, and an event's
- * columns come back as the object's values. */
+/* json.h: any bytes become valid JSON; well-formed UTF-8 round-trips exactly, and an event
+ * (its attributes too, checked or not, numeric ones as numbers) becomes a valid object. */
 #include <stdlib.h>
 #include <string.h>
 

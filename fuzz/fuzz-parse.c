@@ -1,5 +1,6 @@
-/* qsparse's recognizer (DESIGN.md 4): any line gives either nothing (rejected) or events of
- * exactly 16 well-escaped columns with a known name and a parsable time. */
+/* qsparse's recognizer (qspipe-events(5)): any line gives either nothing (rejected) or events of
+ * exactly 16 well-escaped columns with a known name and a parsable time, then valid attributes,
+ * each non-empty, the numeric ones decimal. */
 #define main qsparse_main
 #include "../qsparse.c"
 #undef main
@@ -20,6 +21,12 @@ static void check_output(const struct buf *out)
 				abort();
 		if (tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n) < 0 || tsv_parse_time(ev.f[F_TIME].p, ev.f[F_TIME].n, &ts))
 			abort();
+		if (tsv_check_attrs(ev.attrs.p, ev.attrs.n))
+			abort();
+		struct slice rest = ev.attrs, name, value;
+		while (tsv_attr_next(&rest, &name, &value))
+			if (!value.n || (tsv_attr_numeric(name.p, name.n) && !tsv_is_decimal(value.p, value.n)))
+				abort();
 		p = lf + 1;
 	}
 }

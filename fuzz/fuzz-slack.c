@@ -1,5 +1,6 @@
-/* slack.c: whatever an event holds, every message body is valid JSON, and nothing from the event
- * can mention anyone (<!channel>, <@U123>, @here) or make a link. */
+/* slack.c: whatever an event holds, in its columns or its attributes, every message body is
+ * valid JSON, and nothing from the event can mention anyone (<!channel>, <@U123>, @here) or
+ * make a link. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,16 +49,18 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	struct slack_event e[TSV_NEVENTS];
 	buf_reset(&line);
 	tsv_escape(&line, (const char *)data, n);
-	/* qsenrich's attributes, which task results show under their message, hold it too */
+	/* ... and in every attribute the default templates show, and qsenrich's that task
+	 * results show under their message */
+	static const char *const names[] = { "service", "log_time", "method", "process_ms",
+					      "object_type", "object_id", "exec_node",
+					      "app_owner_name", "app_owner_email", "script_log_tail" };
 	buf_reset(&attrs);
-	buf_adds(&attrs, "exec_duration_ms=64591");
-	static const char *const shown[] = { "exec_node", "app_owner_name", "app_owner_email",
-					     "script_log_tail" };
-	for (size_t i = 0; i < sizeof shown / sizeof *shown; i++)
-		tsv_attr_append(&attrs, shown[i], (const char *)data, n);
+	tsv_attr_append(&attrs, "exec_duration_ms", "64591", 5);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		tsv_attr_append(&attrs, names[i], (const char *)data, n);
 	for (int kind = 0; kind < TSV_NEVENTS; kind++) {
+		e[kind].ev.attrs = (struct slice){ attrs.p + 1, attrs.n - 1 };
 		e[kind].kind = kind;
-		e[kind].ev.attrs = (struct slice){ attrs.p, attrs.n };
 		for (int i = 0; i < NFIELDS; i++)
 			e[kind].ev.f[i] = (struct slice){ line.p ? line.p : "", line.n };
 		e[kind].ev.f[F_TIME] = (struct slice){ "2026-11-20T23:52:15.123456Z", 27 };

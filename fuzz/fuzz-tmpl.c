@@ -1,5 +1,6 @@
-/* tmpl.h: any template source compiles or is refused with a reason; expanding any event with a
- * JSON-escaping emitter gives a valid JSON string body. Input: template NUL event-line. */
+/* tmpl.h: any template source compiles or is refused with a reason; expanding any event (its
+ * attributes reached as {name}) with a JSON-escaping emitter gives a valid JSON string body.
+ * Input: template NUL event-line. */
 #include <stdlib.h>
 #include <string.h>
 

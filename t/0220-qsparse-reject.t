@@ -17,7 +17,7 @@ reject() {
 }
 framed() { printf '%s\t%s\t%s\t%s' "$TIME" "$SRC" "$1" "$2"; }
 
-reject "unknown prefix" "unknown prefix" '/qseow-engine/;h;x' "$(framed 9996 '/qseow-engine/;h;x')"
+reject "unknown prefix" "unknown prefix" '/qseow-printing/;h;x' "$(framed 9996 '/qseow-printing/;h;x')"
 reject "one word" "unknown prefix" 'hello' hello
 reject "blanks only" "unknown prefix" '  \t ' '  \t '
 reject "user event with 7 fields" "too few fields" '/proxy-session/;h;Start session;D;u;O;C' '/proxy-session/;h;Start session;D;u;O;C'

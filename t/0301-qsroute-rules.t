@@ -109,7 +109,7 @@ conf 'exclude_host = dev-*' 'exclude_app = sandbox*' 'exclude_task = *nightly*' 
 	'exclude_user = LAB\mall?ry' '  INTERNAL\sa_*' 'enable = yes'
 is "$(qsroute -c "$T/qspipe.ini" -X session_start <"$T/in" 2>"$T/err" | events)" "" \
 	"all rules together drop every line"
-like "$(cat "$T/err")" "^qsroute: read 6, passed 0, dropped: user 2 event 1 host 1 app 1 task 1 dedup 0 ratelimit 0 malformed 0$" \
+like "$(cat "$T/err")" "^qsroute: read 6, passed 0, dropped: user 2 event 1 host 1 app 1 task 1 attr 0 dedup 0 ratelimit 0 malformed 0$" \
 	"exit counters name the rule that dropped each event; continuation lines add patterns"
 
 # Configuration errors: exit 2 naming the file and line

@@ -27,7 +27,7 @@ is_file "$T/out" "$T/want" "the header and the good lines pass unchanged (the la
 is "$(grep -c 'line' "$T/err")" 6 "one diagnostic per malformed line"
 like "$(cat "$T/err")" "^qsroute: line 3: 15 columns, not 16: 2026-11-20T10:00:00\.000000Z\\\\tsession_start\\\\t\\\\tLAB\\\\t" \
 	"15 columns: line number, reason, the start of the line escaped"
-like "$(cat "$T/err")" "qsroute: line 4: 17 columns, not 16: " "17 columns"
+like "$(cat "$T/err")" "qsroute: line 4: attribute without '=': " "17 columns: the 17th not an attribute"
 like "$(cat "$T/err")" "qsroute: line 5: malformed escape or control byte in user_dir: " "bad escape \\q"
 like "$(cat "$T/err")" "qsroute: line 6: malformed escape or control byte in user_dir: " "short \\x escape"
 like "$(cat "$T/err")" "qsroute: line 7: malformed escape or control byte in user_dir: .*LAB\\\\x01" \

@@ -183,7 +183,7 @@ badconf() {
 badconf 'colour = blue' "unknown key" "bad.ini:3: unknown key 'colour' in \\[qsmqtt\\]"
 badconf 'qos = 3' "qos 3" "bad.ini:3: qos: not 0, 1 or 2"
 badconf "cafile = $T/nonesuch.pem" "unreadable cafile" "bad.ini:3: cafile: .*nonesuch.pem: No such file"
-badconf 'topic.log = x/{nonesuch}' "unknown placeholder" "bad.ini:3: topic.log: unknown field \\{nonesuch\\}"
+badconf 'topic.log = x/{hots}' "unknown placeholder (a typo of a column: not taken for an attribute)" "bad.ini:3: topic.log: unknown field \\{hots\\}"
 badconf 'topic.log = x/#' "wildcard topic" "bad.ini:3: topic.log: .*may not hold"
 badconf 'topic.log = x/\n/y' "\\n in a topic" "bad.ini:3: topic.log: a topic may not hold control characters"
 badconf 'topic.everything = {host}\ny' "\\n after a placeholder" "bad.ini:3: topic.everything: a topic may not hold control"

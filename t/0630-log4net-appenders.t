@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # etc/log4net/*/LocalLogConfig.xml: well-formed, every appender wired to a logger and aimed at
 # QSPIPE_HOST on the port of its kind, and every conversion pattern, filled in as log4net would,
-# gives a payload qsparse turns into the expected event (DESIGN.md 4).
+# gives a payload qsparse turns into the expected event (qspipe-events(5)).
 . "$(dirname "$0")/lib.sh"
 proxy=$top/etc/log4net/proxy/LocalLogConfig.xml
 scheduler=$top/etc/log4net/scheduler/LocalLogConfig.xml
@@ -20,7 +20,7 @@ done
 cat >"$T/render.py" <<'PY'
 import re, runpy, sys, xml.etree.ElementTree as ET
 
-escape = runpy.run_path(sys.argv[2])["escape"]	# DESIGN.md 1: a payload as a bare line
+escape = runpy.run_path(sys.argv[2])["escape"]	# a payload as a bare line, escaped
 
 SAMPLE = {
     "hostname": "sense1.lab.example",
@@ -35,6 +35,14 @@ PROPS = {
     "User": "LAB\\svc_qlik", "TaskName": "Reload Sales", "AppName": "Sales (prod)",
     "TaskId": "1b0e6f52-3c1d-4a8e-9f27-5d4c3b2a1908", "AppId": "6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34",
     "ExecutionId": "9e8d7c6b-5a49-4838-a727-161504f3e2d1",
+    # the engine's
+    "ProxySessionId": "7d3e9c2a-1b4f-4e6a-8c5d-2f1e0a9b8c7d", "ActiveUserDirectory": "LAB",
+    "ActiveUserId": "alice", "EngineTimestamp": "2026-11-20T23:45:01.123+01:00", "ProcessId": "5872",
+    "Exe Version": "14.78.2", "Server Started": "2026-11-19T06:00:12.000+01:00", "Entry Type": "Reload",
+    "SessionId": "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f", "DocId": "6c3f2b1e-8d4a-4f7e-9b21-0c5d7e9a1f34",
+    "RequestId": "41", "Method": "GenericObject::GetLayout", "ProcessTime": "84.2", "WorkTime": "80.9",
+    "LockTime": "0.4", "ValidateTime": "1.1", "TraverseTime": "2.3", "Handle": "12", "ObjectId": "pQxZk",
+    "NetRAM": "524288", "PeakRAM": "1048576", "ObjectType": "table",
 }
 
 def params(el):
@@ -131,5 +139,42 @@ is "$(cols 5 | cut -f1)" "task_aborted" "scheduler aborted appender -> task_abor
 is "$(cols 6 | cut -f1,7-9)" "task_succeeded${tab}$tid${tab}Reload Sales${tab}$xid" "scheduler success appender -> task_succeeded"
 is "$(cols 7 | cut -f1,2,5-11,14)" "log${tab}$h${tab}$aid${tab}Sales (prod)${tab}$tid${tab}Reload Sales${tab}$xid${tab}WARN${tab}System.Scheduler${tab}Something failed; see the log" \
 	"scheduler log appender -> log with the task's fields"
+
+# The repository's and the engine's files, and the engine's QIX performance appender, which
+# ships commented out: with its two marker lines deleted, as its comment says, it is live.
+repository=$top/etc/log4net/repository/LocalLogConfig.xml
+engine=$top/etc/log4net/engine/LocalLogConfig.xml
+grep -v 'QIX-PERF-' "$engine" >"$T/engine-qix.xml"
+ok "the engine file marks the two lines to delete" test "$(grep -c 'QIX-PERF-' "$engine")" = 2
+for f in "$repository" "$engine" "$T/engine-qix.xml"; do
+	ok "${f##*/log4net/}: well-formed XML" python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$f"
+	if command -v xmllint >/dev/null; then
+		ok "${f##*/log4net/}: xmllint agrees" xmllint --noout "$f"
+	fi
+done
+python3 "$T/render.py" "$repository" "$dgram" >"$T/repository.tsv" &&
+	python3 "$T/render.py" "$engine" "$dgram" >"$T/engine.tsv" &&
+	python3 "$T/render.py" "$T/engine-qix.xml" "$dgram" >"$T/engine-qix.tsv"
+ok "their patterns render" test -s "$T/repository.tsv" -a -s "$T/engine.tsv" -a -s "$T/engine-qix.tsv"
+is "$(cut -f1,2,3,4,7 "$T/repository.tsv" "$T/engine.tsv" | tr '\t' :)" "QspipeRepositoryLog:9996:QSPIPE_HOST:utf-8:closed
+QspipeEngineLog:9996:QSPIPE_HOST:utf-8:closed" "as shipped: one log appender each, to QSPIPE_HOST:9996; no QIX performance appender live"
+is "$(cut -f1,2,5 "$T/engine-qix.tsv" | tr '\t' :)" "QspipeEngineLog:9996:Performance.Engine System.Engine Session.Engine
+QspipeQixPerf:9996:QixPerformance.Engine.Engine" "uncommented: the QIX performance appender too, on its logger"
+is "$(grep -c 'value="warn"' "$repository" "$engine" | cut -d: -f2 | tr '\n' ' ')" "1 1 " "the log appenders have a warn threshold"
+cat "$T/repository.tsv" "$T/engine-qix.tsv" | cut -f6 | qsparse >"$T/more.tsv" 2>"$T/qsparse.err"
+is "$(wc -l <"$T/more.tsv" | tr -d ' ')|$(grep -c ': line [0-9]*:' "$T/qsparse.err")" "3|0" "qsparse takes them, without a complaint"
+attrs() { sed -n "${1}p" "$T/more.tsv" | cut -f17- | tr '\t' ' '; }
+is "$(sed -n 1p "$T/more.tsv" | cut -f2-15)" "log${tab}$h${tab}LAB${tab}alice${tab}${tab}${tab}${tab}${tab}${tab}WARN${tab}Service${tab}AppAccess${tab}/hub${tab}Something failed; see the log" \
+	"repository appender -> log with every column in place"
+is "$(attrs 1)" "service=repository log_time=20261120T234501.123+0100 service_user=INTERNAL\\\\sa_service command=Login result=Failed" \
+	"... and its attributes"
+is "$(sed -n 2p "$T/more.tsv" | cut -f2-15)" "log${tab}$h${tab}LAB${tab}alice${tab}$aid${tab}${tab}${tab}${tab}${tab}WARN${tab}Performance.Engine${tab}${tab}${tab}Something failed; see the log" \
+	"engine appender -> log with every column in place (no EXCEPTION field)"
+is "$(attrs 2)" "service=engine log_time=20261120T234501.123+0100 service_user=INTERNAL\\\\sa_service proxy_session_id=7d3e9c2a-1b4f-4e6a-8c5d-2f1e0a9b8c7d session_id=c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f engine_time=2026-11-20T23:45:01.123+01:00 process_id=5872 exe_version=14.78.2 server_started=2026-11-19T06:00:12.000+01:00 entry_type=Reload" \
+	"... and its attributes"
+is "$(sed -n 3p "$T/more.tsv" | cut -f2-15)" "qix_perf${tab}$h${tab}LAB${tab}alice${tab}$aid${tab}${tab}${tab}${tab}${tab}INFO${tab}QixPerformance.Engine.Engine${tab}${tab}${tab}" \
+	"QIX performance appender -> qix_perf, no message"
+is "$(attrs 3)" "service=engine log_time=20261120T234501.123+0100 service_user=INTERNAL\\\\sa_service proxy_session_id=7d3e9c2a-1b4f-4e6a-8c5d-2f1e0a9b8c7d session_id=c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f engine_time=2026-11-20T23:45:01.123+01:00 request_id=41 method=GenericObject::GetLayout handle=12 object_id=pQxZk object_type=table process_ms=84.2 work_ms=80.9 lock_ms=0.4 validate_ms=1.1 traverse_ms=2.3 net_ram=524288 peak_ram=1048576" \
+	"... and every attribute, in order"
 
 done_testing
