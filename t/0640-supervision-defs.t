@@ -3,7 +3,7 @@
 # etc/sv/qspipe: consistent with each other and with scripts/qspipe.
 . "$(dirname "$0")/lib.sh"
 rc=$top/etc/s6-rc
-order="udpcat qsparse qsroute qsslack qsmqtt"
+order="udpcat qsparse qsroute qsenrich qsslack qsmqtt"
 
 # the chain: each producer-for names the next stage, whose consumer-for names it back
 prev=""
@@ -26,7 +26,7 @@ is "$(find "$rc" -name pipeline-name | wc -l | tr -d ' ')" 1 "... and only there
 is "$(cat "$rc/qspipe-udpcat/notification-fd")" 3 "udpcat: notification-fd 3"
 like "$(cat "$rc/qspipe-udpcat/run")" "-x udpcat -- -N 3\$" "... and udpcat -N 3 writes readiness to it"
 is "$(cat "$rc/qspipe-state/type")" oneshot "qspipe-state: a oneshot"
-is "$(find "$rc" -path '*/dependencies.d/*' | wc -l | tr -d ' ')" 5 "every stage depends on qspipe-state"
+is "$(find "$rc" -path '*/dependencies.d/*' | wc -l | tr -d ' ')" 6 "every stage depends on qspipe-state"
 
 # the runit service
 ok "etc/sv/qspipe/run: valid sh" sh -n "$top/etc/sv/qspipe/run"
