@@ -98,7 +98,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack jsonr logtail
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack jsonr logtail qrs
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -118,6 +118,8 @@ fuzz/bin/jsonr: jsonr.c
 fuzz/bin/jsonr: FUZZ_EXTRA = jsonr.c
 fuzz/bin/logtail: logtail.c
 fuzz/bin/logtail: FUZZ_EXTRA = logtail.c
+fuzz/bin/qrs: qrs.c jsonr.c
+fuzz/bin/qrs: FUZZ_EXTRA = qrs.c jsonr.c
 
 fuzz:
 	scripts/deps build fuzz

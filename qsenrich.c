@@ -247,7 +247,7 @@ struct enrich {
 	char qrs_trouble[200];		/* said on stderr until the QRS answers again */
 	struct counters count;
 	struct ratelimit rl_bad;
-	int eof, stdin_flags;
+	int eof, stdin_flags, starting;
 	double now;
 };
 
@@ -292,17 +292,15 @@ static void cache_put(struct enrich *e, struct cache_entry *c, const char *key,
 
 /* ---- writing events ---- */
 
-/* Appends the attribute unless the line has it already or is full; returns what it added. */
-static size_t add_attr(struct enrich *e, const struct event *ev, unsigned *nattrs,
-		       const char *name, const char *value, size_t n)
+/* Appends the attribute unless the line has it already or is full. */
+static void add_attr(struct enrich *e, const struct event *ev, unsigned *nattrs, unsigned cap,
+		     const char *name, const char *value, size_t n)
 {
 	struct slice have;
-	if (!n || *nattrs >= TSV_ATTRS_MAX || tsv_attr_find(ev, name, strlen(name), &have))
-		return 0;
-	size_t before = e->out.n;
+	if (!n || *nattrs >= cap || tsv_attr_find(ev, name, strlen(name), &have))
+		return;
 	tsv_attr_append(&e->out, name, value, n);
 	++*nattrs;
-	return e->out.n - before;
 }
 
 static unsigned count_attrs(const struct event *ev)
@@ -334,7 +332,6 @@ static void write_enriched(struct enrich *e, const char *line, size_t len, const
 			   struct qrs_facts *f, const char *error)
 {
 	unsigned nattrs = count_attrs(ev);
-	size_t added = 0;
 	buf_add(&e->out, line, len);
 	/* The script log goes last in the budget: the other facts are short. */
 	size_t other = 0;
@@ -344,11 +341,12 @@ static void write_enriched(struct enrich *e, const char *line, size_t len, const
 	size_t room = other < ATTRS_BYTES_MAX ? ATTRS_BYTES_MAX - other : 0;
 	fit_lines(&f->v[QA_SCRIPT_LOG_TAIL], room / 2 + (f->v[QA_SCRIPT_LOG_HEAD].n ? 0 : room / 2));
 	fit_lines(&f->v[QA_SCRIPT_LOG_HEAD], room - f->v[QA_SCRIPT_LOG_TAIL].n * 4);
+	/* room is kept for enrich_error: a line has no room for it only when it came with 64 */
+	unsigned cap = TSV_ATTRS_MAX - (*error ? 1 : 0);
 	for (int i = 0; i < QA_NATTRS; i++)
-		added += add_attr(e, ev, &nattrs, qrs_attr_names[i], f->v[i].p, f->v[i].n);
+		add_attr(e, ev, &nattrs, cap, qrs_attr_names[i], f->v[i].p, f->v[i].n);
 	if (*error)
-		added += add_attr(e, ev, &nattrs, "enrich_error", error, strlen(error));
-	(void)added;
+		add_attr(e, ev, &nattrs, TSV_ATTRS_MAX, "enrich_error", error, strlen(error));
 	buf_addc(&e->out, '\n');
 }
 
@@ -954,15 +952,22 @@ static void start_lookup(struct enrich *e, struct lookup *lk)
 	lookup_check(e, lk);
 }
 
+/* Starts waiting lookups, oldest first, while there is room. Not re-entered: a lookup
+ * answered at once from the cache finishes inside start_lookup, which would start others. */
 static void start_pending(struct enrich *e)
 {
-	struct lookup *lk = e->head;
-	while (lk && e->nrunning < e->conf.max_lookups) {
-		struct lookup *next = lk->next;
-		if (!lk->started)
-			start_lookup(e, lk);	/* may finish it at once (all cached) */
-		lk = next;
+	if (e->starting)
+		return;
+	e->starting = 1;
+	while (e->nrunning < e->conf.max_lookups) {
+		struct lookup *lk = e->head;
+		while (lk && lk->started)
+			lk = lk->next;
+		if (!lk)
+			break;
+		start_lookup(e, lk);
 	}
+	e->starting = 0;
 }
 
 /* Deadlines and retries that are due; the time of the next one (or -1) in *next. */
@@ -986,12 +991,19 @@ static void run_timers(struct enrich *e, double *next)
 			lk = after;
 			continue;
 		}
+		int active = 0;
 		for (int i = 0; lk->started && i < NSLOTS; i++) {
 			struct slot *s = &lk->s[i];
 			if (s->state == WAITING && e->now >= s->retry_at)
 				request(e, s, s->req);
 			if (s->state == WAITING && (*next < 0 || s->retry_at < *next))
 				*next = s->retry_at;
+			active |= slot_active(s);
+		}
+		if (lk->started && !active) {	/* a retry that could not even start */
+			finish(e, lk, NULL);
+			lk = after;
+			continue;
 		}
 		if (*next < 0 || lk->deadline < *next)
 			*next = lk->deadline;
