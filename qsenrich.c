@@ -278,12 +278,13 @@ static void cache_put(struct enrich *e, struct cache_entry *c, const char *key,
 	if (!*key || e->conf.cache_seconds <= 0)
 		return;
 	struct cache_entry *slot = cache_find(e, c, key);
-	for (int i = 0; !slot && i < CACHE_SLOTS; i++)
-		if (!slot || c[i].expires < slot->expires)
-			slot = &c[i];
-	for (int i = 0; i < CACHE_SLOTS && slot->expires > e->now; i++)
-		if (c[i].expires < slot->expires)
-			slot = &c[i];
+	if (!slot) {
+		/* the entry put longest ago, expired or not: every entry lives as long */
+		slot = &c[0];
+		for (int i = 1; i < CACHE_SLOTS; i++)
+			if (c[i].expires < slot->expires)
+				slot = &c[i];
+	}
 	memcpy(slot->key, key, QRS_GUID_LEN + 1);
 	slot->expires = e->now + e->conf.cache_seconds;
 	qrs_facts_clear(&slot->f, ~0u);
@@ -312,19 +313,72 @@ static unsigned count_attrs(const struct event *ev)
 	return n;
 }
 
-/* The script log's lines cut from the front until the escaped text fits in room. */
+/* The length of s escaped as qspipe-events(5) escapes. */
+static size_t escaped_len(const char *s, size_t n)
+{
+	size_t len = n;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (tsv_escape_needed[c])
+			len += c == '\\' || c == '\t' || c == '\n' || c == '\r' ? 1 : 3;
+	}
+	return len;
+}
+
+/* The text's lines cut from the front until it fits in room bytes, escaped. */
 static void fit_lines(struct buf *b, size_t room)
 {
-	while (b->n && b->n * 4 > room) {
-		char *lf = memchr(b->p, '\n', b->n);
-		if (!lf) {
-			b->n = 0;
-			break;
-		}
-		size_t cut = (size_t)(lf - b->p) + 1;
-		memmove(b->p, b->p + cut, b->n - cut);
-		b->n -= cut;
+	size_t from = 0;
+	while (from < b->n && escaped_len(b->p + from, b->n - from) > room) {
+		const char *lf = memchr(b->p + from, '\n', b->n - from);
+		from = lf ? (size_t)(lf - b->p) + 1 : b->n;
 	}
+	if (from)
+		memmove(b->p, b->p + from, b->n - from);
+	b->n -= from;
+}
+
+/* The text cut to max bytes, on a character, marked "...". */
+static void fit_text(struct buf *b, size_t max)
+{
+	if (b->n <= max)
+		return;
+	size_t n = max;
+	while (n && ((unsigned char)b->p[n] & 0xc0) == 0x80)
+		n--;
+	b->n = n;
+	buf_adds(b, "...");
+}
+
+#define FACT_MAX 4096		/* bytes of a description, a list of tags, ... */
+#define DETAILS_MAX (16u << 10)	/* of the execution's history: its last lines */
+
+/* What the lookup learned cut to fit the line: each fact to its size, the script log to what
+ * is left of ATTRS_BYTES_MAX, and all of it so that the line stays within LINES_MAX (what the
+ * next stage reads whole). */
+static void fit_facts(struct qrs_facts *f, size_t line_len, size_t error_len)
+{
+	size_t limit = LINES_MAX - 1, other = 0;
+	limit = limit > line_len + error_len * 4 + 64 ? limit - line_len - error_len * 4 - 64 : 0;
+	for (int i = 0; i < QA_NATTRS; i++) {
+		if (i == QA_SCRIPT_LOG_HEAD || i == QA_SCRIPT_LOG_TAIL)
+			continue;
+		if (i == QA_EXEC_DETAILS)
+			fit_lines(&f->v[i], DETAILS_MAX);
+		else
+			fit_text(&f->v[i], FACT_MAX);
+		other += escaped_len(f->v[i].p, f->v[i].n) + TSV_ATTR_NAME_MAX + 2;
+	}
+	if (other > limit) {	/* only a line near 1 MiB already: it goes on as it came */
+		qrs_facts_clear(f, ~0u);
+		return;
+	}
+	size_t room = limit - other < ATTRS_BYTES_MAX ? limit - other : ATTRS_BYTES_MAX;
+	struct buf *head = &f->v[QA_SCRIPT_LOG_HEAD], *tail = &f->v[QA_SCRIPT_LOG_TAIL];
+	/* the tail first: it says why the reload failed */
+	fit_lines(tail, head->n ? room / 2 : room);
+	size_t used = escaped_len(tail->p, tail->n);
+	fit_lines(head, room > used ? room - used : 0);
 }
 
 /* Writes the line with what the lookup learned, and enrich_error when error is not empty. */
@@ -332,20 +386,14 @@ static void write_enriched(struct enrich *e, const char *line, size_t len, const
 			   struct qrs_facts *f, const char *error)
 {
 	unsigned nattrs = count_attrs(ev);
+	fit_facts(f, len, strlen(error));
 	buf_add(&e->out, line, len);
-	/* The script log goes last in the budget: the other facts are short. */
-	size_t other = 0;
-	for (int i = 0; i < QA_NATTRS; i++)
-		if (i != QA_SCRIPT_LOG_HEAD && i != QA_SCRIPT_LOG_TAIL)
-			other += f->v[i].n * 4 + 40;
-	size_t room = other < ATTRS_BYTES_MAX ? ATTRS_BYTES_MAX - other : 0;
-	fit_lines(&f->v[QA_SCRIPT_LOG_TAIL], room / 2 + (f->v[QA_SCRIPT_LOG_HEAD].n ? 0 : room / 2));
-	fit_lines(&f->v[QA_SCRIPT_LOG_HEAD], room - f->v[QA_SCRIPT_LOG_TAIL].n * 4);
 	/* room is kept for enrich_error: a line has no room for it only when it came with 64 */
 	unsigned cap = TSV_ATTRS_MAX - (*error ? 1 : 0);
 	for (int i = 0; i < QA_NATTRS; i++)
 		add_attr(e, ev, &nattrs, cap, qrs_attr_names[i], f->v[i].p, f->v[i].n);
-	if (*error)
+	/* a line that came near LINES_MAX goes on as it came */
+	if (*error && len + escaped_len(error, strlen(error)) + 16 < LINES_MAX)
 		add_attr(e, ev, &nattrs, TSV_ATTRS_MAX, "enrich_error", error, strlen(error));
 	buf_addc(&e->out, '\n');
 }

@@ -104,6 +104,18 @@ like "$(cat "$T/c.err")" "line 3: 1 columns" "a line that is not an event is nam
 like "$(cat "$T/c.err")" "line 4: bad attribute name" "a malformed attribute is named"
 like "$(tail -1 "$T/c.err")" "malformed 2" "and counted"
 
+# A line near 1 MiB stays within what the next stage reads whole (1048576 bytes).
+big=$(head -c 1000000 /dev/zero | tr '\0' a)
+task_event 2026-11-20T23:41:08.000000Z message="$big" >"$T/big.in"
+big=$(head -c 1048000 /dev/zero | tr '\0' a)
+task_event 2026-11-20T23:41:08.000000Z message="$big" >"$T/big2.in"
+qrs_conf "$T/big.ini" "tail_lines = 1000" "head_lines = 1000"
+qsenrich -c "$T/big.ini" <"$T/big.in" >"$T/big.out" 2>"$T/big.err"
+qsenrich -c "$T/big.ini" <"$T/big2.in" >"$T/big2.out" 2>"$T/big2.err"
+is "$(cat "$T/big.out" "$T/big2.out" | awk '{ print length($0) <= 1048576 }' | tr -d '\n')" 11 "both lines within 1 MiB"
+is "$(attr "$T/big.out" 1 exec_status) $(attr "$T/big.out" 1 script_log_rows)" "FinishedFail 10" "a 1 MB line: enriched in what room is left"
+is_file "$T/big2.out" "$T/big2.in" "a line of 1048000 bytes: left as it came"
+
 # Configuration.
 printf '[qsenrich]\nqrs = https://x:4242\ncert = %s\nkey = %s\nbogus = 1\n' "$T/certs/client.pem" "$T/certs/client_key.pem" >"$T/bad.ini"
 qsenrich -c "$T/bad.ini" </dev/null >/dev/null 2>"$T/bad.err"
