@@ -105,6 +105,7 @@ like "$(cat "$T/c.err")" "line 4: bad attribute name" "a malformed attribute is 
 like "$(tail -1 "$T/c.err")" "malformed 2" "and counted"
 
 # A line near 1 MiB stays within what the next stage reads whole (1048576 bytes).
+start_qrsd big
 big=$(head -c 1000000 /dev/zero | tr '\0' a)
 task_event 2026-11-20T23:41:08.000000Z message="$big" >"$T/big.in"
 big=$(head -c 1048000 /dev/zero | tr '\0' a)
