@@ -27,7 +27,13 @@
 #include "tsv.h"
 #include "xfer.h"
 
-static const char usage[] = "qsenrich [-c FILE] [-e EVENT]... [-w SECONDS]";
+static const char usage[] =
+	"qsenrich [-c FILE] [-e EVENT]... [-w SECONDS]\n"
+	"  -c FILE     the config file (else $QSPIPE_CONF); section [qsenrich], which needs qrs\n"
+	"  -e EVENT    enrich this task result (default task_failed task_aborted)\n"
+	"  -w SECONDS  how long an event may wait for its lookups (default 10)\n"
+	"  -V          the version; --help this text\n"
+	"See qsenrich(1).";
 
 #define DEFAULT_EVENTS (1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED)
 #define TASK_EVENTS (1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED | 1u << EV_TASK_SUCCEEDED | \
@@ -43,6 +49,7 @@ static const char usage[] = "qsenrich [-c FILE] [-e EVENT]... [-w SECONDS]";
 
 struct config {
 	char *qrs, *cert, *key, *ca, *qrs_user;
+	struct buf key_password;	/* a secret: never printed */
 	unsigned long head_lines, tail_lines, max_lookups;
 	double wait_seconds, cache_seconds;
 	unsigned events;
@@ -65,6 +72,9 @@ static void config_free(struct config *c)
 	free(c->key);
 	free(c->ca);
 	free(c->qrs_user);
+	if (c->key_password.p)
+		memset(c->key_password.p, 0, c->key_password.cap);
+	buf_free(&c->key_password);
 }
 
 static const char *add_event(void *ctx, const char *word, size_t n)
@@ -105,6 +115,8 @@ static const char *on_key(void *tool, const char *key, const char *value)
 		return set_string(&c->key, value);
 	if (!strcmp(key, "ca"))
 		return set_string(&c->ca, value);
+	if (!strcmp(key, "key_password") || !strcmp(key, "key_password_file"))
+		return conf_secret(&c->key_password, value, key[12] == '_', c->why, sizeof c->why);
 	if (!strcmp(key, "qrs_user")) {
 		struct buf b = { 0 };
 		const char *ok = qrs_user_header(value, &b);
@@ -155,6 +167,7 @@ static int config_load(struct config *c, const struct flags *fl)
 	}
 	if (fl->wait_set)
 		c->wait_seconds = fl->wait;
+	conf_secret_env(&c->key_password, "QSENRICH_KEY_PASSWORD");
 	if (!c->qrs) {
 		warnx("%s: no qrs = https://HOST:4242 in [qsenrich]", path ? path : "no config file");
 		goto fail;
@@ -437,6 +450,8 @@ static int slot_setup(struct enrich *e, struct slot *s)
 	       curl_easy_setopt(c, CURLOPT_SSLCERT, e->conf.cert) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_SSLKEY, e->conf.key) == CURLE_OK &&
 	       (!e->conf.ca || curl_easy_setopt(c, CURLOPT_CAINFO, e->conf.ca) == CURLE_OK) &&
+	       /* always one, if empty: OpenSSL would otherwise ask a terminal for it */
+	       curl_easy_setopt(c, CURLOPT_KEYPASSWD, buf_str(&e->conf.key_password)) == CURLE_OK &&
 	       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : -1;
 }
 

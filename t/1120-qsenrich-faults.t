@@ -139,4 +139,23 @@ echo "executionresult empty" >"$T/x.script"
 run x < <(ev)
 is "$(attr "$T/x.out" 1 exec_stop) $(attr "$T/x.out" 1 enrich_error)" "2026-11-20T23:41:07.101Z <absent>" "matched by time when the id is not found"
 
+# A client key protected by a password (as a QMC export with one): key_password_file, or
+# QSENRICH_KEY_PASSWORD; without it, a clear message. The password is never printed.
+openssl pkey -in "$T/certs/client_key.pem" -aes256 -passout pass:Pa55-s3cret -out "$T/enc_key.pem" 2>/dev/null
+echo Pa55-s3cret >"$T/keypass"
+chmod 600 "$T/keypass"
+start_qrsd k
+qrs_conf "$T/k.ini" "key_password_file = $T/keypass" "wait_seconds = 2"
+sed -i "s|^key = .*|key = $T/enc_key.pem|" "$T/k.ini"
+run k < <(ev)
+is "$(attr "$T/k.out" 1 exec_status) $(attr "$T/k.out" 1 enrich_error)" "FinishedFail <absent>" "key_password_file opens the key"
+grep -v key_password "$T/k.ini" >"$T/k2.ini"
+QSENRICH_KEY_PASSWORD=Pa55-s3cret qsenrich -c "$T/k2.ini" < <(ev) >"$T/k2.out" 2>"$T/k2.err"
+is "$(attr "$T/k2.out" 1 enrich_error)" "<absent>" "QSENRICH_KEY_PASSWORD opens it"
+cp "$T/k2.ini" "$T/k3.ini"
+run k3 < <(ev)
+like "$(attr "$T/k3.out" 1 enrich_error)" "^task: no answer: .*\(check cert, key and ca\)" "without the password: enrich_error says what to check"
+ok "and stderr once" test "$(grep -c 'QRS https' "$T/k3.err")" -eq 1
+ok "the password printed nowhere" not grep -rq Pa55-s3cret "$T/k.err" "$T/k2.err" "$T/k3.err" "$T/k.out" "$T/k2.out" "$T/k3.out"
+
 done_testing
