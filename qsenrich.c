@@ -930,7 +930,9 @@ static void compose_error(struct lookup *lk, const char *extra, struct buf *out)
 	buf_reset(out);
 	if (extra)
 		buf_adds(out, extra);
-	if (lk->exec_state != 1 && (lk->task_answered || lk->exec_answered)) {
+	/* no execution, and no failed request to say why */
+	if (lk->exec_state != 1 && (lk->match_why[0] || (!lk->s[S_EXEC].error[0] &&
+							 (lk->task_answered || lk->exec_answered)))) {
 		buf_printf(out, "%sexecution: %s", out->n ? "; " : "",
 			   lk->match_why[0] ? lk->match_why : "not known");
 	}
