@@ -25,7 +25,7 @@ CRYPTO_LIBS = $(call pkg,--libs,libcrypto)
 
 # The one version: diag.h's, put into the scripts when they are installed.
 VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
-TOOLS = udpcat qsparse qsroute qsslack qsteams qsmail qshttp qsmqtt qsinflux
+TOOLS = udpcat qsparse qsroute qsenrich qsslack qsteams qsmail qshttp qsmqtt qsinflux
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 MAN5 = man/qspipe-events.5
@@ -50,6 +50,8 @@ qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
+qsenrich: qsenrich.o qrs.o jsonr.o logtail.o xfer.o json.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
 qsteams: qsteams.o teams.o post.o xfer.o sink.o json.o $(COMMON)
@@ -135,7 +137,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx mail
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx mail jsonr logtail qrs
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -163,6 +165,12 @@ fuzz/bin/pcap: pcap.c sig.c
 fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
 fuzz/bin/mail: mail.c
 fuzz/bin/mail: FUZZ_EXTRA = mail.c
+fuzz/bin/jsonr: jsonr.c
+fuzz/bin/jsonr: FUZZ_EXTRA = jsonr.c
+fuzz/bin/logtail: logtail.c
+fuzz/bin/logtail: FUZZ_EXTRA = logtail.c
+fuzz/bin/qrs: qrs.c jsonr.c
+fuzz/bin/qrs: FUZZ_EXTRA = qrs.c jsonr.c
 
 fuzz:
 	scripts/deps build fuzz

@@ -391,6 +391,79 @@ static void add_tail(struct buf *out, const struct slack_style *st)
 	buf_adds(out, ",\"unfurl_links\":false,\"unfurl_media\":false}");
 }
 
+/* ---- what qsenrich added to a task result (qspipe-events(5)) ---- */
+
+/* The attribute decoded into out; 0 when the event has none (or an empty one). */
+static int attr_value(const struct event *ev, const char *name, struct buf *out)
+{
+	struct slice v;
+	buf_reset(out);
+	if (!tsv_attr_find(ev, name, strlen(name), &v) || !v.n)
+		return 0;
+	return tsv_unescape(out, v.p, v.n, NULL) == 0 && out->n;
+}
+
+static void add_duration(struct buf *out, const struct buf *ms)
+{
+	unsigned long long t = strtoull(buf_str((struct buf *)ms), NULL, 10) / 1000;
+	if (t >= 3600)
+		buf_printf(out, "%llu h %llu min %llu s", t / 3600, t / 60 % 60, t % 60);
+	else if (t >= 60)
+		buf_printf(out, "%llu min %llu s", t / 60, t % 60);
+	else
+		buf_printf(out, "%llu s", t);
+}
+
+/* A section under the message: duration, node and owner; then the script log's tail in a code
+ * block, its last lines kept when it is longer than a section holds. */
+static void enrichment_blocks(struct buf *out, const struct event *ev, struct slack_work *w)
+{
+	struct buf *facts = &w->line, *v = &w->value;
+	buf_reset(facts);
+	if (attr_value(ev, "exec_duration_ms", v) && tsv_is_decimal(v->p, v->n)) {
+		buf_adds(facts, "*Duration:* ");
+		add_duration(facts, v);
+	}
+	if (attr_value(ev, "exec_node", v)) {
+		buf_adds(facts, facts->n ? "   *Node:* `" : "*Node:* `");
+		escape_value(facts, v->p, v->n, CODE_INLINE, 1);
+		buf_addc(facts, '`');
+	}
+	if (attr_value(ev, "app_owner_name", v) || attr_value(ev, "app_owner", v)) {
+		buf_adds(facts, facts->n ? "   *Owner:* " : "*Owner:* ");
+		escape_value(facts, v->p, v->n, CODE_NONE, 1);
+		if (attr_value(ev, "app_owner_email", v)) {
+			buf_adds(facts, " (");
+			escape_value(facts, v->p, v->n, CODE_NONE, 1);
+			buf_addc(facts, ')');
+		}
+	}
+	if (facts->n) {
+		cut_text(facts, 0, SLACK_SECTION_MAX);
+		buf_addc(out, ',');
+		add_mrkdwn(out, "section", facts);
+	}
+	if (!attr_value(ev, "script_log_tail", v))
+		return;
+	buf_reset(&w->text);
+	escape_value(&w->text, v->p, v->n, CODE_BLOCK, 0);
+	/* 2,900 bytes are at most as many UTF-16 units: the header and fences fit in 3,000 */
+	size_t keep = 2900, from = 0;
+	if (w->text.n > keep) {
+		const char *lf = memchr(w->text.p + w->text.n - keep, '\n', keep);
+		from = lf ? (size_t)(lf - w->text.p) + 1 : 0;	/* else cut_text cuts it */
+	}
+	buf_reset(&w->section);
+	buf_adds(&w->section, "*Script log* (last lines)\n```");
+	buf_add(&w->section, w->text.p + from, w->text.n - from);
+	buf_adds(&w->section, "```");
+	cut_text(&w->section, 0, SLACK_SECTION_MAX);
+	if (!blank(&w->text)) {
+		buf_addc(out, ',');
+		add_mrkdwn(out, "section", &w->section);
+	}
+}
+
 void slack_body_event(struct buf *out, const struct slack_style *st, const struct slack_event *e,
 		      struct slack_work *w)
 {
@@ -403,6 +476,7 @@ void slack_body_event(struct buf *out, const struct slack_style *st, const struc
 	json_string(out, w->text.p, w->text.n);
 	buf_adds(out, ",\"blocks\":[");
 	add_mrkdwn(out, "section", &w->section);
+	enrichment_blocks(out, &e->ev, w);
 	context_line(&w->line, st, &e->ev);
 	add_context(out, &w->line);
 	buf_addc(out, ']');

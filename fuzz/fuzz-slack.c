@@ -49,10 +49,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	struct slack_event e[TSV_NEVENTS];
 	buf_reset(&line);
 	tsv_escape(&line, (const char *)data, n);
-	/* ... and in every attribute the default templates show */
+	/* ... and in every attribute the default templates show, and qsenrich's that task
+	 * results show under their message */
 	static const char *const names[] = { "service", "log_time", "method", "process_ms",
-					      "object_type", "object_id" };
+					      "object_type", "object_id", "exec_node",
+					      "app_owner_name", "app_owner_email", "script_log_tail" };
 	buf_reset(&attrs);
+	tsv_attr_append(&attrs, "exec_duration_ms", "64591", 5);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		tsv_attr_append(&attrs, names[i], (const char *)data, n);
 	for (int kind = 0; kind < TSV_NEVENTS; kind++) {

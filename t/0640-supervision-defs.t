@@ -3,7 +3,7 @@
 # etc/sv/qspipe: consistent with each other and with scripts/qspipe.
 . "$(dirname "$0")/lib.sh"
 rc=$top/etc/s6-rc
-order="udpcat qsparse qsroute qsslack qsteams qsmail qshttp qsmqtt qsinflux"
+order="udpcat qsparse qsroute qsenrich qsslack qsteams qsmail qshttp qsmqtt qsinflux"
 
 # the chain: each producer-for names the next stage, whose consumer-for names it back
 prev=""

@@ -68,7 +68,7 @@ PY
 printf '[qsinflux]\nurl = %s\ndb = qs\ntag = env=PROD\ntag = dc=north\ntag = env=TEST\nbatch = 3\nbatch_wait = 0.1\n' "$url" >"$T/qs.ini"
 qsinflux -c "$T/qs.ini" "$T/events.tsv" 2>"$T/err"
 is "$?" 0 "exit 0"
-is "$(cat "$T/err")" "" "nothing said"
+is "$(grep -v "^qsinflux: exit: " "$T/err")" "" "nothing said"
 
 # counts per measurement
 is "$(count user_events userId)" 5 "user_events: 5 points"

@@ -34,7 +34,7 @@ samples() { [ "$(export_vm "$1" "$2" | wc -l)" -ge "$3" ]; }
 printf '[qsinflux]\nurl = %s\napi = v2\norg = o\nbucket = b\nbatch = 100\nbatch_wait = 0.1\ntag = env=PROD\n' "$vm" >"$T/v2.ini"
 qix 1 500 "sense,v2" | qsinflux -c "$T/v2.ini" 2>"$T/v2.err"
 is "$?" 0 "v2: exit 0"
-is "$(cat "$T/v2.err")" "" "v2: nothing said"
+is "$(grep -v "^qsinflux: exit: " "$T/v2.err")" "" "v2: nothing said"
 wait_for 10 samples log_event_process_time 'sense,v2' 500
 export_vm log_event_process_time 'sense,v2' >"$T/got"
 qix 1 500 x | /usr/bin/python3 -c '
