@@ -32,8 +32,7 @@ static const char usage[] =
 	"  -c FILE     the config file (else $QSPIPE_CONF); section [qsenrich], which needs qrs\n"
 	"  -e EVENT    enrich this task result (default task_failed task_aborted)\n"
 	"  -w SECONDS  how long an event may wait for its lookups (default 10)\n"
-	"  -V          the version; --help this text\n"
-	"See qsenrich(1).";
+	"  -V          the version; --help this text";
 
 #define DEFAULT_EVENTS (1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED)
 #define TASK_EVENTS (1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED | 1u << EV_TASK_SUCCEEDED | \
