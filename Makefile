@@ -27,7 +27,7 @@ SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
 
-all: $(TOOLS)
+all: $(TOOLS) t/spooltool
 
 # Objects are rebuilt when the flags change (a SANITIZE=1 build after a plain one).
 .build-flags: FORCE
@@ -44,10 +44,16 @@ qsparse: qsparse.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 qsroute: qsroute.o glob.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
-qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
+qsmqtt: qsmqtt.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
-qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
+qsslack: qsslack.o slack.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+
+# The tests' look into a spool, with spool.c's own parser.
+t/spooltool: t/spooltool.o spool.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+t/spooltool.o: t/spooltool.c *.h .build-flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 deps:
 	scripts/deps build test
@@ -82,7 +88,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) bench/mqttcount *.o .build-flags
+	rm -f $(TOOLS) bench/mqttcount t/spooltool *.o t/*.o .build-flags
 	rm -rf fuzz/bin fuzz/out
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
@@ -110,8 +116,8 @@ fuzz/bin/parse: qsparse.c lines.c sig.c
 fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
-fuzz/bin/slack: slack.c sink.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
+fuzz/bin/slack: slack.c sink.c spool.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c spool.c lines.c sig.c
 
 fuzz:
 	scripts/deps build fuzz

@@ -60,7 +60,10 @@ static int fill(struct lines *lr)
 	}
 	if (lr->before_read)
 		lr->before_read(lr->ctx);
-	ssize_t r = read(lr->fd, lr->buf + lr->end, LINES_BUF - lr->end);
+	size_t room = LINES_BUF - lr->end;
+	if (lr->read_max && room > lr->read_max)
+		room = lr->read_max;
+	ssize_t r = read(lr->fd, lr->buf + lr->end, room);
 	if (r < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? LINES_AGAIN : LINES_ERR;
 	if (r == 0) {

@@ -15,6 +15,7 @@ struct lines {
 	unsigned long lineno;	/* of the line last returned, from 1 */
 	int overlong;		/* the line last returned was longer than LINES_MAX, and cut */
 	int skipping;		/* the rest of that line is still to be dropped */
+	size_t read_max;	/* bytes one read(2) may bring at most; 0: as many as fit */
 	/* Called before every read(2) that may block: where a tool flushes its output, so that
 	 * output goes out once per batch of input and never waits for the next one. */
 	void (*before_read)(void *ctx);
