@@ -659,6 +659,8 @@ static void flush_output(void *ctx)
 		s->exit_status = 1;
 		s->stopping = 1;
 	}
+	if (s->in.lr.buf)
+		lines_commit(&s->in.lr);	/* what was read is safe now */
 }
 
 static void report_bad(struct sink *s, enum bad why, const char *line, size_t n)
@@ -725,6 +727,10 @@ static int input_open(struct sink *s)
 	}
 	in->eof = 0;
 	lines_init(&in->lr, in->fd, flush_output, s);
+	/* A pipe kept open across restarts (by s6-fdholder, systemd, a FIFO's holder) keeps the
+	 * bytes of lines until they are spooled: a kill between the two loses none. */
+	if (s->use_spool && !in->is_file)
+		lines_hold(&in->lr);
 	return 1;
 }
 
