@@ -378,8 +378,8 @@ static void spool_damaged(void *ctx, const char *file, off_t off, const char *p,
 			  unsigned long long records)
 {
 	struct sink *s = ctx;
-	s->n_damaged += records ? records : 1;
-	if (s->dead_fd < 0)
+	s->n_damaged += records;
+	if (s->dead_fd < 0 || !n)
 		return;
 	char stamp[RFC3339_LEN + 1];
 	struct timespec ts;

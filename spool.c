@@ -32,6 +32,7 @@ struct spool_seg {
 	uint64_t unacked;		/* records not acknowledged */
 	uint64_t last_seq;		/* of its last record (0: none) */
 	int fresh;			/* written by this run: damage found reading it is news */
+	int torn;			/* ends in a record cut short */
 	struct buf acks;		/* entries not written to NUM.spa yet */
 	off_t load_off;			/* next record to hand back */
 	uint64_t *acked;		/* sequence numbers acknowledged, from NUM.spa at start */
@@ -220,6 +221,15 @@ static size_t resync(const char *p, size_t n, size_t from)
 	return n;
 }
 
+/* Records that start in a damaged stretch, as far as their magics tell (at least 1). */
+static unsigned long long magics(const char *p, size_t n)
+{
+	unsigned long long k = 0;
+	for (const char *q = p, *end = p + n; (q = memmem(q, (size_t)(end - q), SPOOL_REC_MAGIC, 4)); q++)
+		k++;
+	return k ? k : 1;
+}
+
 /* The first sequence number at or after `from` (for counting what a damaged stretch held),
  * or 0. */
 static uint64_t seq_at(const char *p, size_t n, size_t off)
@@ -250,7 +260,8 @@ size_t spool_scan(const char *p, size_t n, uint64_t first_seq, const struct spoo
 		if (r == 0 && next == n)
 			return off;	/* a torn last record */
 		uint64_t after = seq_at(p, n, next);
-		unsigned long long records = expect && after > expect ? after - expect : 0;
+		unsigned long long records = expect && after > expect ? after - expect
+							  : magics(p + off, next - off);
 		if (cb->bad)
 			cb->bad(cb->ctx, (off_t)off, next - off, records);
 		off = next;
@@ -405,12 +416,11 @@ static void scan_rec(void *ctx, off_t off, const char *line, size_t n, uint64_t 
 static void scan_bad(void *ctx, off_t off, size_t n, unsigned long long records)
 {
 	struct scan_ctx *c = ctx;
-	char count[40] = "records unknown";
-	if (records)
-		snprintf(count, sizeof count, "%llu record%s", records, records == 1 ? "" : "s");
+	char count[40];
+	snprintf(count, sizeof count, "%llu record%s", records, records == 1 ? "" : "s");
 	warnx("spool %s/%s: offset %jd: %zu bytes damaged (%s): skipped, not delivered",
 	      c->sp->conf.dir, c->name, (intmax_t)off, n, count);
-	c->damaged += records ? records : 1;
+	c->damaged += records;
 	c->sp->conf.damaged(c->sp->conf.ctx, c->name, off, c->p + off, n, records);
 }
 
@@ -429,6 +439,8 @@ static void seg_recover(struct spool *sp, struct spool_seg *g, struct buf *b,
 		warnx("spool %s/%s: offset %zu: last record cut short (a crash while writing it): "
 		      "dropped, %zu bytes", sp->conf.dir, c.name, end, b->n - end);
 		sp->conf.damaged(sp->conf.ctx, c.name, (off_t)end, b->p + end, b->n - end, 1);
+		g->torn = 1;
+		c.damaged++;
 	}
 	*damaged += c.damaged;
 	g->bytes = (off_t)b->n;
@@ -438,10 +450,15 @@ static void seg_recover(struct spool *sp, struct spool_seg *g, struct buf *b,
 	struct spool_seg *prev = sp->tail;
 	if (prev && first && prev->last_seq && first > prev->last_seq + 1) {
 		char pname[40];
+		uint64_t missing = first - prev->last_seq - 1;
 		seg_name(pname, sizeof pname, prev->num, "sp");
-		warnx("spool %s/%s: %" PRIu64 " records missing at its end (cut short): lost",
-		      sp->conf.dir, pname, first - prev->last_seq - 1);
-		*damaged += first - prev->last_seq - 1;
+		warnx("spool %s/%s: offset %jd: %" PRIu64 " records missing at its end (cut short; "
+		      "the next segment starts at record %" PRIu64 "): lost", sp->conf.dir, pname,
+		      (intmax_t)prev->bytes, missing, first);
+		missing -= (uint64_t)prev->torn;	/* counted already */
+		if (missing)
+			sp->conf.damaged(sp->conf.ctx, pname, prev->bytes, NULL, 0, missing);
+		*damaged += missing;
 	}
 }
 
@@ -511,6 +528,7 @@ static size_t spool_list(struct spool *sp, const char *ext, const char *ack_ext,
 	DIR *d = fdopendir(dup(sp->dirfd));
 	if (!d)
 		diesys(1, "spool %s", sp->conf.dir);
+	rewinddir(d);	/* the dup shares the offset of an earlier listing */
 	size_t n = 0, cap = 0;
 	*nums = NULL;
 	struct dirent *de;

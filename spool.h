@@ -45,7 +45,8 @@ struct spool_conf {
 	unsigned long long max;
 	int sync;
 	/* Damaged bytes found reading the spool back (never NULL): the file, the offset, the
-	 * bytes and the number of records they held (0: unknown). */
+	 * bytes and the number of records they held. n = 0: records missing
+	 * altogether (a segment cut short, as the next one's header tells). */
 	void (*damaged)(void *ctx, const char *file, off_t off, const char *p, size_t n,
 			unsigned long long records);
 	void *ctx;
@@ -111,8 +112,8 @@ long spool_rec_get(const char *p, size_t avail, const char **line, size_t *n, ui
 		   size_t *need);
 
 /* One pass over a segment's bytes, as recovery makes it: calls rec for each intact record
- * and bad for each damaged stretch (offset, size, records it held as far as the sequence
- * numbers around it tell, 0 when they do not). first_seq: the segment header's, or 0. The
+ * and bad for each damaged stretch (offset, size, records it held: as the sequence numbers
+ * around it tell, else the records that start in it, at least 1). first_seq: the segment header's, or 0. The
  * return is the offset where a torn last record starts (== n when none). */
 struct spool_scan {
 	void (*rec)(void *ctx, off_t off, const char *line, size_t n, uint64_t seq);

@@ -1,7 +1,8 @@
 /* spooltool: looks into a spool (spool.h) for the tests, with spool.c's own parser.
  *   spooltool records DIR...   intact records in the segments (acknowledged or not)
  *   spooltool dump FILE        one line per record: "rec OFFSET SIZE SEQ", "bad OFFSET SIZE
- *                              RECORDS", "torn OFFSET SIZE" */
+ *                              RECORDS", "torn OFFSET SIZE"
+ *   spooltool ack FILE SEQ...  appends acknowledgements of these records to FILE (NNNN.spa) */
 #include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
@@ -85,6 +86,22 @@ int main(int argc, char **argv)
 			printf("torn %zu %zu\n", end, b.n - end);
 		return 0;
 	}
-	fprintf(stderr, "usage: spooltool records DIR... | spooltool dump FILE\n");
+	if (argc >= 3 && !strcmp(argv[1], "ack")) {
+		FILE *f = fopen(argv[2], "ab");
+		if (!f)
+			diesys(1, "%s", argv[2]);
+		for (int i = 3; i < argc; i++) {
+			uint64_t seq = strtoull(argv[i], NULL, 10);
+			unsigned char e[SPOOL_ACK_LEN];
+			for (int k = 0; k < 8; k++)
+				e[k] = (unsigned char)(seq >> (8 * k));
+			uint32_t crc = spool_crc32c(0, e, 8);
+			for (int k = 0; k < 4; k++)
+				e[8 + k] = (unsigned char)(crc >> (8 * k));
+			fwrite(e, 1, sizeof e, f);
+		}
+		return fclose(f) ? 1 : 0;
+	}
+	fprintf(stderr, "usage: spooltool records DIR... | dump FILE | ack FILE SEQ...\n");
 	return 2;
 }
