@@ -102,7 +102,7 @@ bench/mqttcount: bench/mqttcount.c .build-flags
 	$(CC) $(CFLAGS) -o $@ bench/mqttcount.c
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack spool
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -116,6 +116,8 @@ fuzz/bin/parse: qsparse.c lines.c sig.c
 fuzz/bin/parse: FUZZ_EXTRA = lines.c sig.c
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
+fuzz/bin/spool: spool.c
+fuzz/bin/spool: FUZZ_EXTRA = spool.c
 fuzz/bin/slack: slack.c sink.c spool.c lines.c sig.c
 fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c spool.c lines.c sig.c
 

@@ -58,6 +58,7 @@ struct sink {
 	struct spool *sp;
 	int use_spool;
 	int spool_full;			/* new events are held in memory only */
+	int full_said;
 	struct sink_item *held, *held_tail;	/* those, oldest first */
 	size_t nheld;
 	struct buf batch;		/* items of the spool's batch kept in memory */
@@ -264,14 +265,16 @@ static void hold(struct sink *s, struct sink_item *it)
 	enqueue(s, it);
 }
 
+/* Said once until it has room again (retries that fail say nothing). */
 static void spool_is_full(struct sink *s)
 {
-	if (s->spool_full)
-		return;
 	s->spool_full = 1;
-	warnx("spool %s full (%llu bytes): %llu events wait in it; new ones wait in memory "
-	      "(up to queue_max, %lu) until it has room", spool_dir(s->sp), spool_bytes(s->sp),
-	      spool_pending(s->sp), s->queue_max);
+	if (s->full_said)
+		return;
+	s->full_said = 1;
+	warnx("spool %s full (%llu bytes): %llu events wait in it, %zu in memory only; new ones "
+	      "wait in memory (up to queue_max, %lu) until it has room", spool_dir(s->sp),
+	      spool_bytes(s->sp), spool_pending(s->sp), s->nheld, s->queue_max);
 }
 
 /* A failed flush gives back its batch: what was kept in memory is held now, the rest is
@@ -341,9 +344,11 @@ static void spool_retry(struct sink *s)
 		}
 	}
 	spool_write(s);
-	if (!s->spool_full)
+	if (!s->spool_full) {
 		warnx("spool %s has room again: %zu events held in memory written to it",
 		      spool_dir(s->sp), moved);
+		s->full_said = 0;
+	}
 }
 
 /* Loads events waiting on disk into memory while there is room, in order. */
