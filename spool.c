@@ -923,7 +923,7 @@ int spool_next(struct spool *sp, const char **line, size_t *n, struct spool_ref 
 			return 1;
 		}
 		/* damage (reported at start, unless it happened since) */
-		size_t next = r == 0 ? avail : resync(p, avail, 1);
+		size_t next = resync(p, avail, 1);	/* as spool_scan goes on */
 		if (g->fresh)
 			warnx("spool %s: segment %016" PRIx64 " offset %jd: %zu bytes damaged since "
 			      "written: skipped", sp->conf.dir, g->num, (intmax_t)g->load_off, next);
