@@ -31,7 +31,7 @@ MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 MAN5 = man/qspipe-events.5
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
 
-all: $(TOOLS)
+all: $(TOOLS) t/spooltool
 
 # Objects are rebuilt when the flags change (a SANITIZE=1 build after a plain one).
 .build-flags: FORCE
@@ -48,20 +48,26 @@ qsparse: qsparse.o ua.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
 qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
-qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
+qsmqtt: qsmqtt.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
 qsenrich: qsenrich.o qrs.o jsonr.o logtail.o xfer.o json.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
-qsslack: qsslack.o slack.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
+qsslack: qsslack.o slack.o post.o xfer.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
-qsteams: qsteams.o teams.o post.o xfer.o sink.o json.o $(COMMON)
+qsteams: qsteams.o teams.o post.o xfer.o sink.o spool.o json.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
-qshttp: qshttp.o httpbody.o post.o xfer.o sink.o json.o tmpl.o $(COMMON)
+qshttp: qshttp.o httpbody.o post.o xfer.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
-qsinflux: qsinflux.o influx.o xfer.o sink.o json.o $(COMMON)
+qsinflux: qsinflux.o influx.o xfer.o sink.o spool.o json.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl zlib)
-qsmail: qsmail.o mail.o xfer.o sink.o glob.o json.o tmpl.o $(COMMON)
+qsmail: qsmail.o mail.o xfer.o sink.o spool.o glob.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+
+# The tests' look into a spool, with spool.c's own parser.
+t/spooltool: t/spooltool.o spool.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+t/spooltool.o: t/spooltool.c *.h .build-flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 deps:
 	scripts/deps build test
@@ -104,7 +110,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount *.o .build-flags
+	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount t/spooltool *.o t/*.o .build-flags
 	rm -rf fuzz/bin fuzz/out deb
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
@@ -137,7 +143,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx mail jsonr logtail qrs
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbody influx mail jsonr logtail qrs spool
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -155,8 +161,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/influx: influx.c fuzz/lpcheck.c
 fuzz/bin/influx: FUZZ_EXTRA = influx.c fuzz/lpcheck.c
-fuzz/bin/slack: slack.c xfer.c sink.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c lines.c sig.c $(call pkg,--libs,libcurl)
+fuzz/bin/slack: slack.c xfer.c sink.c spool.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c spool.c lines.c sig.c $(call pkg,--libs,libcurl)
 fuzz/bin/teams: teams.c xfer.c
 fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
 fuzz/bin/httpbody: httpbody.c
@@ -171,6 +177,8 @@ fuzz/bin/logtail: logtail.c
 fuzz/bin/logtail: FUZZ_EXTRA = logtail.c
 fuzz/bin/qrs: qrs.c jsonr.c
 fuzz/bin/qrs: FUZZ_EXTRA = qrs.c jsonr.c
+fuzz/bin/spool: spool.c
+fuzz/bin/spool: FUZZ_EXTRA = spool.c
 
 fuzz:
 	scripts/deps build fuzz
