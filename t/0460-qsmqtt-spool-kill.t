@@ -80,7 +80,8 @@ diag "$(comm -23 <(sort "$T/want") <(sort "$T/got") | wc -l) of $N lost"
 is_file "$T/got" "$T/want" "all $N events delivered across 5 SIGKILLs: none lost"
 total=$(grep -c '"exec_id"' "$T/sub.out")
 diag "$total publishes for $N events: $((total - N)) duplicates (at least once)"
-ok "no damaged record reported" not grep -q 'damaged' "$T/qs.err"
+nodamage() { ! grep -v ': exit: ' "$1" | grep -q 'damaged'; }	# but the counters' damaged=0
+ok "no damaged record reported" nodamage "$T/qs.err"
 is "$("$top/t/spooltool" records "$T/spool")" 0 "the spool is empty at the end"
 stop_pid "$SUB_PID"
 
