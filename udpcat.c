@@ -44,13 +44,15 @@
 #define DRAIN_SECONDS 1.0	/* after SIGTERM: how long the sockets' queues may take to write out */
 
 static const char usage[] =
-	"udpcat [-r] [-U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
+	"udpcat [-r] [-u | -U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
 	"       udpcat -X COMMAND [-U] [-b ADDR] [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
 	"       udpcat -P FILE.pcap [-p PORT]... [-r]\n"
 	"  -r            write payloads alone (bare lines), not framed lines\n"
 	"  -b ADDR       address to listen on (default [::], dual stack)\n"
+	"  -u            bind free ports only, so that a later udpcat -U can take them over\n"
+	"  -U            take the ports over from a udpcat -u or -U: new datagrams come here\n"
 	"  -a CIDR       accept datagrams from these senders only (repeatable)\n"
 	"  -B BYTES      socket receive buffer, with k or M (default 8M)\n"
 	"  -N FD         write a line to FD once every socket is bound (s6 readiness)\n"
@@ -237,7 +239,7 @@ struct options {
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
-	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UX:s:R:Tx:P:p:")) != -1) {
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UuX:s:R:Tx:P:p:")) != -1) {
 		switch (c) {
 		case 'r': o->bare = 1; break;
 		case 'b': o->bind = optarg; break;
@@ -255,6 +257,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->allow[o->nallow++] = optarg;
 			break;
 		case 'U': o->reuse = 1; break;
+		case 'u': o->reuse = 2; break;
 		case 'X': o->exec = optarg; break;
 		case 'f':
 			if (o->nfds == MAX_PORTS)
@@ -270,7 +273,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		o->seen[c] = 1;
 	}
-	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfU";
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfUu";
 	for (size_t f = 0; f < sizeof o->seen; f++)
 		if (o->seen[f] && !strchr(mode, (int)f))
 			diag_usage(usage);
@@ -543,6 +546,23 @@ static void take_over(int fd, const char *where)
 		diesys(1, "%s: setsockopt SO_ATTACH_REUSEPORT_CBPF", where);
 }
 
+/* -u: the first udpcat of a group that later ones may take over (-U) must not join a group
+ * someone else bound: a plain bind on a probe socket fails while any socket holds the port,
+ * SO_REUSEPORT or not, as the bind of a udpcat without -u would. */
+static void probe_free(int family, const struct sockaddr_storage *ss, const char *where)
+{
+	int probe = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		diesys(1, "socket");
+	if (family == AF_INET6)
+		set_int(probe, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
+	if (bind(probe, (const struct sockaddr *)ss, family == AF_INET ? sizeof(struct sockaddr_in)
+								      : sizeof(struct sockaddr_in6)) < 0)
+		diesys(1, "bind %s", where);
+	if (close(probe) < 0)
+		diesys(1, "close");
+}
+
 /* What every socket gets, bound here or inherited: the receive buffer, the kernel's drop
  * counter and receive time with each datagram. */
 static void set_options(int fd, const struct listener *l, int inherited, int *warned)
@@ -581,10 +601,12 @@ static int open_socket(const struct listener *l, unsigned short port, int reuse,
 		set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0);
 	}
 	set_options(fd, l, 0, warned);
-	if (reuse)
-		set_int(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 1);
 	char where[ENDPOINT_SIZE];
 	format_endpoint(where, a, port);
+	if (reuse == 2)
+		probe_free(family, &ss, where);
+	if (reuse)
+		set_int(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 1);
 	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
 							       : sizeof(struct sockaddr_in6)) < 0)
 		diesys(1, "bind %s", where);

@@ -67,6 +67,7 @@ if [ "$sys" != baseline ]; then
 			task_aborted task_succeeded task_distributed log; do
 			echo "topic.$e ="
 		done
+		echo "topic.qix_perf = qliksense/event"	# the samples' QIX record: only where this says
 		[ "$sys" != qspipe-spool ] || printf 'spool = %s\nqueue_max = 10000\n' "$T/spool"
 		printf '%s\n' "${QSMQTT_CONF:-}"
 	} >"$T/qspipe.ini"

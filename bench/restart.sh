@@ -33,6 +33,7 @@ port=$(free_port udp)
 		task_aborted task_succeeded task_distributed log; do
 		echo "topic.$e ="
 	done
+	echo "topic.qix_perf = qliksense/event"	# the samples' QIX record: MQTT only where this says
 } >"$T/qspipe.ini"
 # enough datagrams for a minute; the sender is stopped once the restarts are done
 python3 "$top/bench/latency.py" gen "$top/etc/samples" $((rate * 60)) >"$T/payloads"
