@@ -30,7 +30,7 @@ SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
 
-all: $(TOOLS)
+all: $(TOOLS) t/spooltool
 
 # Objects are rebuilt when the flags change (a SANITIZE=1 build after a plain one).
 .build-flags: FORCE
@@ -47,10 +47,16 @@ qsparse: qsparse.o ua.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
 qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
-qsmqtt: qsmqtt.o sink.o json.o tmpl.o $(COMMON)
+qsmqtt: qsmqtt.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
-qsslack: qsslack.o slack.o sink.o json.o tmpl.o $(COMMON)
+qsslack: qsslack.o slack.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libcurl)
+
+# The tests' look into a spool, with spool.c's own parser.
+t/spooltool: t/spooltool.o spool.o $(COMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+t/spooltool.o: t/spooltool.c *.h .build-flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 deps:
 	scripts/deps build test
@@ -90,7 +96,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount *.o .build-flags
+	rm -f $(TOOLS) $(TEST_PROGS) bench/mqttcount t/spooltool *.o t/*.o .build-flags
 	rm -rf fuzz/bin fuzz/out deb
 
 # Throughput, loss, latency and memory next to socat | mosquitto_pub; QUICK=1 in under 2 min.
@@ -123,7 +129,7 @@ fresh-check:
 	scripts/fresh-check
 
 # libFuzzer harnesses (fuzz/fuzz-NAME.c), each built with the sources it exercises.
-FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap
+FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap spool
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
@@ -139,8 +145,10 @@ fuzz/bin/ua: ua.c
 fuzz/bin/ua: FUZZ_EXTRA = ua.c $(UA_LIBS)
 fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
-fuzz/bin/slack: slack.c sink.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c lines.c sig.c
+fuzz/bin/spool: spool.c
+fuzz/bin/spool: FUZZ_EXTRA = spool.c
+fuzz/bin/slack: slack.c sink.c spool.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c spool.c lines.c sig.c
 fuzz/bin/pcap: pcap.c sig.c
 fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
 

@@ -1,5 +1,5 @@
-/* sink: the runtime of the sink tools; see sink.h. The spool (disk side of the queue) is in
- * the second half of this file. */
+/* sink: the runtime of the sink tools; see sink.h. The spool, the disk side of the queue, is
+ * spool.c; this file decides what goes to it and what waits in memory. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +17,11 @@
 #include "lines.h"
 #include "sig.h"
 #include "sink.h"
+#include "spool.h"
 
 #define STOP_WAIT 5.0		/* seconds SIGTERM waits for in-flight acknowledgements */
 #define LINES_PER_TURN 4096	/* input lines read before the destination gets a turn */
 #define FILE_AHEAD 4096		/* events queued from a regular file at most */
-#define SEG_BYTES (4 << 20)	/* a spool segment is closed for writing at this size */
 
 enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, BAD_ATTR, NBAD };
 static const char *const bad_what[NBAD] = {
@@ -32,35 +32,6 @@ static const char *const bad_what[NBAD] = {
 struct lane {
 	struct sink_item *head, *tail;
 	size_t n;
-};
-
-struct sink_seg {
-	struct sink_seg *next;
-	uint64_t num;			/* names NUM.ev (events) and NUM.ack (acknowledged) */
-	int fd, ack_fd;
-	uint32_t count;			/* lines on disk */
-	uint32_t unacked;
-	off_t bytes;
-	struct buf acks;		/* uint32 line numbers not written to NUM.ack yet */
-	uint32_t loaded;		/* lines [0, loaded) have been in memory (or were acked) */
-	off_t load_off;			/* where line `loaded` starts */
-	unsigned char *acked;		/* bitmap read from NUM.ack at start, until loaded */
-};
-
-struct spool {
-	char *dir;
-	int dirfd, lockfd;
-	int sync;
-	unsigned long long max, bytes;
-	struct sink_seg *head, *tail;	/* oldest first; tail takes new lines */
-	struct sink_seg *load;		/* first segment with lines not loaded yet, or NULL */
-	struct buf wbuf;		/* new lines for tail, written once per batch */
-	struct buf rbuf;		/* lines read back from a segment ... */
-	uint64_t rseg;			/* ... which one (its number; rbuf.n = 0: none) */
-	off_t roff;			/* ... from where in it */
-	uint32_t wcount;
-	unsigned long long pending;	/* events on disk not acknowledged */
-	int full;			/* spool_max reached: new events are dropped */
 };
 
 struct input {
@@ -85,8 +56,13 @@ struct sink {
 	unsigned long queue_max;
 	double backoff_max, drain_seconds;
 	char *dead_path;
-	struct spool sp;
+	struct spool *sp;
 	int use_spool;
+	int spool_full;			/* new events are held in memory only */
+	int full_said;
+	struct sink_item *held, *held_tail;	/* those, oldest first */
+	size_t nheld;
+	struct buf batch;		/* items of the spool's batch kept in memory */
 	unsigned long long spool_max;
 	int spool_sync;
 	/* state */
@@ -106,7 +82,7 @@ struct sink {
 	struct ratelimit rl_bad[NBAD], rl_dead;
 	/* counters */
 	unsigned long long n_read, n_delivered, n_retried, n_dropped, n_dead, n_bad[NBAD];
-	unsigned long long n_ignored;
+	unsigned long long n_ignored, n_damaged;
 	int exit_status;
 };
 
@@ -173,276 +149,6 @@ static void lane_remove(struct lane *l, struct sink_item *it)
 	l->n--;
 }
 
-/* ---- spool: segments of event lines plus a log of the acknowledged ones ---- */
-
-static void seg_path(char *out, size_t n, uint64_t num, const char *ext)
-{
-	snprintf(out, n, "%016" PRIx64 ".%s", num, ext);
-}
-
-static void spool_write_acks(struct spool *sp, struct sink_seg *g)
-{
-	if (!g->acks.n)
-		return;
-	if (g->ack_fd < 0) {
-		char name[40];
-		seg_path(name, sizeof name, g->num, "ack");
-		g->ack_fd = openat(sp->dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		if (g->ack_fd < 0) {
-			warnsys("spool %s/%s", sp->dir, name);
-			buf_reset(&g->acks);	/* at worst delivered again after a restart */
-			return;
-		}
-	}
-	if (buf_write_fd(&g->acks, g->ack_fd) < 0) {
-		warnsys("spool %s: writing acknowledgements", sp->dir);
-		buf_reset(&g->acks);
-	}
-}
-
-static void seg_free(struct sink_seg *g)
-{
-	if (g->fd >= 0)
-		close(g->fd);
-	if (g->ack_fd >= 0)
-		close(g->ack_fd);
-	buf_free(&g->acks);
-	free(g->acked);
-	free(g);
-}
-
-/* Deletes the fully acknowledged segments at the head (kept in order, so the oldest goes
- * first and a restart never meets a hole); the tail too when closing. */
-static void spool_collect(struct spool *sp, int closing)
-{
-	for (struct sink_seg *g = sp->head; g; g = g->next)
-		spool_write_acks(sp, g);
-	while (sp->head && (closing || sp->head != sp->tail) && !sp->head->unacked &&
-	       sp->head->loaded == sp->head->count) {
-		struct sink_seg *g = sp->head;
-		char name[40];
-		seg_path(name, sizeof name, g->num, "ev");
-		if (unlinkat(sp->dirfd, name, 0) < 0)
-			warnsys("spool %s/%s: removing", sp->dir, name);
-		seg_path(name, sizeof name, g->num, "ack");
-		if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT)
-			warnsys("spool %s/%s: removing", sp->dir, name);
-		sp->bytes -= (unsigned long long)g->bytes;
-		sp->head = g->next;
-		if (sp->load == g)
-			sp->load = g->next;
-		seg_free(g);
-	}
-}
-
-static struct sink_seg *seg_new(uint64_t num)
-{
-	struct sink_seg *g = calloc(1, sizeof *g);
-	if (!g)
-		die(1, "out of memory");
-	g->num = num;
-	g->fd = g->ack_fd = -1;
-	return g;
-}
-
-static void spool_append_seg(struct spool *sp, struct sink_seg *g)
-{
-	if (sp->tail)
-		sp->tail->next = g;
-	else
-		sp->head = g;
-	sp->tail = g;
-}
-
-/* A new segment for new lines: a restart never appends to a file a crash may have cut. */
-static void spool_new_tail(struct spool *sp)
-{
-	struct sink_seg *g = seg_new(sp->tail ? sp->tail->num + 1 : 1);
-	char name[40];
-	seg_path(name, sizeof name, g->num, "ev");
-	g->fd = openat(sp->dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (g->fd < 0)
-		diesys(1, "spool %s/%s", sp->dir, name);
-	if (sp->sync && fsync(sp->dirfd) < 0)
-		warnsys("spool %s: fsync", sp->dir);
-	spool_append_seg(sp, g);
-}
-
-/* Reads NUM.ack of a segment found at start into its bitmap; returns how many distinct lines
- * it acknowledges. */
-static uint32_t seg_read_acks(struct spool *sp, struct sink_seg *g)
-{
-	char name[40];
-	seg_path(name, sizeof name, g->num, "ack");
-	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			diesys(1, "spool %s/%s", sp->dir, name);
-		return 0;
-	}
-	g->acked = calloc(g->count / 8 + 1, 1);
-	if (!g->acked)
-		die(1, "out of memory");
-	uint32_t n = 0, rec[1024];
-	ssize_t r;
-	size_t carry = 0;	/* a record cut by a crash is ignored */
-	while ((r = read(fd, (char *)rec + carry, sizeof rec - carry)) > 0) {
-		size_t have = carry + (size_t)r, whole = have / sizeof *rec;
-		for (size_t i = 0; i < whole; i++) {
-			uint32_t idx = rec[i];
-			if (idx < g->count && !(g->acked[idx / 8] & (1u << (idx % 8)))) {
-				g->acked[idx / 8] |= (unsigned char)(1u << (idx % 8));
-				n++;
-			}
-		}
-		carry = have % sizeof *rec;
-		memmove(rec, (char *)rec + whole * sizeof *rec, carry);
-	}
-	if (r < 0)
-		diesys(1, "spool %s/%s", sp->dir, name);
-	close(fd);
-	return n;
-}
-
-/* Counts a segment's complete lines; a last line without LF (cut by a crash) is not one. */
-static void seg_scan(struct spool *sp, struct sink_seg *g)
-{
-	char name[40], block[65536];
-	seg_path(name, sizeof name, g->num, "ev");
-	g->fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (g->fd < 0)
-		diesys(1, "spool %s/%s", sp->dir, name);
-	ssize_t r;
-	off_t off = 0;
-	while ((r = read(g->fd, block, sizeof block)) > 0) {
-		for (char *p = block; (p = memchr(p, '\n', (size_t)(block + r - p))); p++)
-			g->count++;
-		off += r;
-	}
-	if (r < 0)
-		diesys(1, "spool %s/%s", sp->dir, name);
-	g->bytes = off;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The segment numbers in the directory, sorted; removes acknowledgement logs whose segment
- * is gone (a crash between the two unlinks). */
-static size_t spool_list(struct spool *sp, uint64_t **nums)
-{
-	DIR *d = fdopendir(dup(sp->dirfd));
-	if (!d)
-		diesys(1, "spool %s", sp->dir);
-	size_t n = 0, cap = 0;
-	*nums = NULL;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char *end;
-		uint64_t num = strtoull(de->d_name, &end, 16);
-		if (end != de->d_name + 16)
-			continue;
-		if (!strcmp(end, ".ack")) {
-			char name[40];
-			seg_path(name, sizeof name, num, "ev");
-			if (faccessat(sp->dirfd, name, F_OK, 0) < 0 && errno == ENOENT)
-				unlinkat(sp->dirfd, de->d_name, 0);
-			continue;
-		}
-		if (strcmp(end, ".ev"))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*nums = realloc(*nums, cap * sizeof **nums);
-			if (!*nums)
-				die(1, "out of memory");
-		}
-		(*nums)[n++] = num;
-	}
-	closedir(d);
-	if (n)
-		qsort(*nums, n, sizeof **nums, cmp_u64);
-	return n;
-}
-
-static void spool_open(struct spool *sp)
-{
-	if (mkdir(sp->dir, 0700) < 0 && errno != EEXIST)
-		diesys(1, "spool %s: mkdir", sp->dir);
-	sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sp->dirfd < 0)
-		diesys(1, "spool %s", sp->dir);
-	sp->lockfd = openat(sp->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (sp->lockfd < 0)
-		diesys(1, "spool %s/lock", sp->dir);
-	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0)
-		die(1, "spool %s is in use by another process", sp->dir);
-	uint64_t *nums;
-	size_t n = spool_list(sp, &nums);
-	for (size_t i = 0; i < n; i++) {
-		struct sink_seg *g = seg_new(nums[i]);
-		seg_scan(sp, g);
-		g->unacked = g->count - seg_read_acks(sp, g);
-		sp->bytes += (unsigned long long)g->bytes;
-		sp->pending += g->unacked;
-		spool_append_seg(sp, g);
-		if (!g->unacked)
-			g->loaded = g->count;	/* nothing to load: can go at once */
-		else if (!sp->load)
-			sp->load = g;
-	}
-	free(nums);
-	spool_new_tail(sp);
-	spool_collect(sp, 0);
-}
-
-/* Writes the batch of new lines to the tail segment: one write per batch. */
-static void spool_flush(struct spool *sp)
-{
-	if (!sp->wbuf.n)
-		return;
-	struct sink_seg *g = sp->tail;
-	size_t n = sp->wbuf.n;
-	if (buf_write_fd(&sp->wbuf, g->fd) < 0)
-		diesys(1, "spool %s: writing events", sp->dir);
-	if (sp->sync && fdatasync(g->fd) < 0)
-		warnsys("spool %s: fdatasync", sp->dir);
-	g->bytes += (off_t)n;
-	sp->bytes += n;		/* spool_collect takes a segment's bytes off again */
-	g->count += sp->wcount;
-	sp->wcount = 0;
-	if (g->bytes >= SEG_BYTES) {
-		spool_new_tail(sp);
-		spool_collect(sp, 0);
-	}
-}
-
-static void spool_ack(struct spool *sp, struct sink_item *it)
-{
-	struct sink_seg *g = it->seg;
-	buf_add(&g->acks, &it->seg_idx, sizeof it->seg_idx);
-	g->unacked--;
-	sp->pending--;
-}
-
-static void spool_close(struct spool *sp)
-{
-	spool_flush(sp);
-	spool_collect(sp, 1);
-	while (sp->head) {
-		struct sink_seg *g = sp->head;
-		sp->head = g->next;
-		seg_free(g);
-	}
-	buf_free(&sp->wbuf);
-	buf_free(&sp->rbuf);
-	close(sp->lockfd);
-	close(sp->dirfd);
-}
-
 /* ---- queueing ---- */
 
 static struct sink_item *item_new(struct sink *s, const char *line, size_t n, int event)
@@ -456,8 +162,12 @@ static struct sink_item *item_new(struct sink *s, const char *line, size_t n, in
 	return it;
 }
 
+static void held_remove(struct sink *s, struct sink_item *it);
+
 static void item_free(struct sink *s, struct sink_item *it)
 {
+	if (s->use_spool && !it->seg)
+		held_remove(s, it);
 	s->nmem--;
 	free(it);
 }
@@ -492,6 +202,205 @@ static void drop_oldest(struct sink *s)
 	s->n_dropped++;
 }
 
+/* ---- the spool's side: what is on disk, and what waits in memory while it is full ---- */
+
+/* An event spooled and kept in memory too. */
+static void enqueue_spooled(struct sink *s, struct sink_item *it, struct spool_ref ref)
+{
+	it->seg = ref.seg;
+	it->rec = ref.seq;
+	buf_add(&s->batch, &it, sizeof it);
+	enqueue(s, it);
+}
+
+static void held_append(struct sink *s, struct sink_item *it)
+{
+	it->hnext = NULL;
+	it->hprev = s->held_tail;
+	if (s->held_tail)
+		s->held_tail->hnext = it;
+	else
+		s->held = it;
+	s->held_tail = it;
+	s->nheld++;
+}
+
+static void held_remove(struct sink *s, struct sink_item *it)
+{
+	if (it->hprev)
+		it->hprev->hnext = it->hnext;
+	else
+		s->held = it->hnext;
+	if (it->hnext)
+		it->hnext->hprev = it->hprev;
+	else
+		s->held_tail = it->hprev;
+	s->nheld--;
+}
+
+/* Past both limits (the spool full, queue_max events held): the oldest held event not in
+ * delivery goes. */
+static void drop_oldest_held(struct sink *s)
+{
+	struct sink_item *it = s->held;
+	while (it && it->taken)
+		it = it->hnext;
+	if (!it)
+		return;
+	lane_remove(&s->lanes[it->lane], it);
+	s->nqueued--;
+	item_free(s, it);
+	if (!s->n_dropped)
+		warnx("spool %s full and %lu events held in memory (queue_max): dropping the oldest",
+		      spool_dir(s->sp), s->queue_max);
+	s->n_dropped++;
+}
+
+/* An event the spool could not take waits in memory only. */
+static void hold(struct sink *s, struct sink_item *it)
+{
+	if (s->nheld >= s->queue_max)
+		drop_oldest_held(s);
+	it->seg = NULL;
+	held_append(s, it);
+	enqueue(s, it);
+}
+
+/* Said once until it has room again (retries that fail say nothing). */
+static void spool_is_full(struct sink *s)
+{
+	s->spool_full = 1;
+	if (s->full_said)
+		return;
+	s->full_said = 1;
+	warnx("spool %s full (%llu bytes): %llu events wait in it, %zu in memory only; new ones "
+	      "wait in memory (up to queue_max, %lu) until it has room", spool_dir(s->sp),
+	      spool_bytes(s->sp), spool_pending(s->sp), s->nheld, s->queue_max);
+}
+
+/* A failed flush gives back its batch: what was kept in memory is held now, the rest is
+ * made again from the records. The batch's items are in s->batch, in the records' order. */
+struct take_back {
+	struct sink *s;
+	size_t i, n;
+};
+
+static void take_back(void *ctx, const char *line, size_t n, struct spool_ref ref)
+{
+	struct take_back *tb = ctx;
+	struct sink *s = tb->s;
+	struct sink_item **items = (struct sink_item **)s->batch.p;
+	if (tb->i < tb->n && items[tb->i]->seg == ref.seg && items[tb->i]->rec == ref.seq) {
+		struct sink_item *it = items[tb->i++];
+		it->seg = NULL;
+		if (s->nheld >= s->queue_max)
+			drop_oldest_held(s);
+		held_append(s, it);
+		return;
+	}
+	int event;
+	if (sink_check_line(line, n, &event))
+		return;		/* cannot be: it was checked on the way in */
+	hold(s, item_new(s, line, n, event));
+}
+
+static void spool_write(struct sink *s)
+{
+	if (spool_flush(s->sp) < 0) {
+		struct take_back tb = { s, 0, s->batch.n / sizeof(struct sink_item *) };
+		spool_unflushed(s->sp, take_back, &tb);
+		spool_is_full(s);
+	}
+	buf_reset(&s->batch);
+}
+
+/* The spool has room again: what waits in memory goes to it, oldest first. */
+static void spool_retry(struct sink *s)
+{
+	if (!s->spool_full || !spool_room(s->sp, s->now))
+		return;
+	s->spool_full = 0;
+	size_t moved = 0;
+	for (struct sink_item *it = s->held, *next; it; it = next) {
+		next = it->hnext;
+		if (it->taken)
+			continue;
+		int mem = spool_caught_up(s->sp);
+		struct spool_ref ref;
+		if (spool_add(s->sp, it->line, it->len, mem, &ref) < 0) {
+			spool_is_full(s);
+			break;
+		}
+		moved++;
+		held_remove(s, it);
+		if (mem) {
+			it->seg = ref.seg;
+			it->rec = ref.seq;
+			buf_add(&s->batch, &it, sizeof it);
+		} else {	/* handed back from the disk in its turn */
+			lane_remove(&s->lanes[it->lane], it);
+			s->nqueued--;
+			it->seg = ref.seg;	/* not held: item_free must not unlink it again */
+			item_free(s, it);
+		}
+	}
+	spool_write(s);
+	if (!s->spool_full) {
+		warnx("spool %s has room again: %zu events held in memory written to it",
+		      spool_dir(s->sp), moved);
+		s->full_said = 0;
+	}
+}
+
+/* Loads events waiting on disk into memory while there is room, in order. */
+static void spool_load(struct sink *s)
+{
+	const char *line;
+	size_t n;
+	struct spool_ref ref;
+	while (s->nmem - s->nheld < s->queue_max && spool_next(s->sp, &line, &n, &ref)) {
+		int event;
+		const char *bad = sink_check_line(line, n, &event);
+		if (bad || !(s->events & (1u << event))) {
+			/* not an event (a line of the previous spool format), or spooled when
+			 * `events` chose it and no longer chosen: acknowledged so the segment can go */
+			if (bad)
+				warnx("spool %s: record %" PRIu64 ": %s; skipped", spool_dir(s->sp),
+				      ref.seq, bad);
+			else
+				s->n_ignored++;
+			spool_ack(s->sp, ref);
+			continue;
+		}
+		struct sink_item *it = item_new(s, line, n, event);
+		it->seg = ref.seg;
+		it->rec = ref.seq;
+		enqueue(s, it);
+	}
+}
+
+/* Damaged bytes found in the spool: to the dead-letter file, escaped (one line). */
+static void spool_damaged(void *ctx, const char *file, off_t off, const char *p, size_t n,
+			  unsigned long long records)
+{
+	struct sink *s = ctx;
+	s->n_damaged += records;
+	if (s->dead_fd < 0 || !n)
+		return;
+	char stamp[RFC3339_LEN + 1];
+	struct timespec ts;
+	struct timecache tc = { 0 };
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tsv_format_time(&tc, stamp, &ts);
+	buf_reset(&s->scratch);
+	buf_printf(&s->scratch, "# %s %s: spool %s/%s offset %jd: %zu bytes damaged (%llu records), "
+		   "escaped:\n", stamp, s->drv->name, s->spool_dir, file, (intmax_t)off, n, records);
+	tsv_escape(&s->scratch, p, n);
+	buf_addc(&s->scratch, '\n');
+	if (buf_write_fd(&s->scratch, s->dead_fd) < 0)
+		warnsys("dead_letter %s", s->dead_path);
+}
+
 /* A selected event just read. */
 static void accept_event(struct sink *s, const char *line, size_t n, int event)
 {
@@ -501,35 +410,17 @@ static void accept_event(struct sink *s, const char *line, size_t n, int event)
 		enqueue(s, item_new(s, line, n, event));
 		return;
 	}
-	struct spool *sp = &s->sp;
-	if (sp->bytes + sp->wbuf.n + n + 1 > sp->max) {
-		if (!sp->full)
-			warnx("spool %s full (spool_max %llu bytes): dropping new events", sp->dir,
-			      sp->max);
-		sp->full = 1;
-		s->n_dropped++;
-		return;
+	if (!s->spool_full) {
+		int mem = spool_caught_up(s->sp) && s->nmem - s->nheld < s->queue_max;
+		struct spool_ref ref;
+		if (spool_add(s->sp, line, n, mem, &ref) == 0) {
+			if (mem)
+				enqueue_spooled(s, item_new(s, line, n, event), ref);
+			return;
+		}
+		spool_is_full(s);
 	}
-	if (sp->full)
-		warnx("spool %s has room again", sp->dir);
-	sp->full = 0;
-	struct sink_seg *g = sp->tail;
-	uint32_t idx = g->count + sp->wcount;
-	if (!sp->load && s->nmem < s->queue_max) {
-		struct sink_item *it = item_new(s, line, n, event);
-		it->seg = g;
-		it->seg_idx = idx;
-		enqueue(s, it);
-		g->loaded = idx + 1;
-		g->load_off = g->bytes + (off_t)sp->wbuf.n + (off_t)n + 1;
-	} else if (!sp->load) {
-		sp->load = g;	/* from here on the events wait on disk */
-	}
-	buf_add(&sp->wbuf, line, n);
-	buf_addc(&sp->wbuf, '\n');
-	sp->wcount++;
-	g->unacked++;
-	sp->pending++;
+	hold(s, item_new(s, line, n, event));
 }
 
 /* Why an event line cannot be delivered, or -1 with its event; *why says it in words (an
@@ -562,87 +453,6 @@ const char *sink_check_line(const char *line, size_t n, int *event)
 	return why;
 }
 
-/* The bytes of g from load_off on, at least one whole line: from rbuf when it holds them (a
- * catching-up spool loads a few lines a turn, as acknowledgements make room: reading a block
- * per turn read each byte many times over), else read into it. */
-static const char *seg_read(struct spool *sp, struct sink_seg *g, size_t *len)
-{
-	if (sp->rbuf.n && sp->rseg == g->num && g->load_off >= sp->roff &&
-	    g->load_off < sp->roff + (off_t)sp->rbuf.n) {
-		const char *p = sp->rbuf.p + (g->load_off - sp->roff);
-		*len = sp->rbuf.n - (size_t)(g->load_off - sp->roff);
-		if (memchr(p, '\n', *len))
-			return p;
-	}
-	for (size_t want = 65536;; want *= 2) {
-		buf_reset(&sp->rbuf);
-		buf_reserve(&sp->rbuf, want);
-		ssize_t r = pread(g->fd, sp->rbuf.p, want, g->load_off);
-		if (r < 0)
-			diesys(1, "spool %s: reading segment %016" PRIx64, sp->dir, g->num);
-		sp->rbuf.n = (size_t)r;
-		sp->rseg = g->num;
-		sp->roff = g->load_off;
-		if (memchr(sp->rbuf.p, '\n', (size_t)r)) {
-			*len = (size_t)r;
-			return sp->rbuf.p;
-		}
-		if ((size_t)r < want || want > 4 * LINES_MAX)
-			die(1, "spool %s: segment %016" PRIx64 " ends in the middle of a line",
-			    sp->dir, g->num);
-	}
-}
-
-/* Loads events waiting on disk into memory while there is room, in order. */
-static void spool_load(struct sink *s)
-{
-	struct spool *sp = &s->sp;
-	while (sp->load && s->nmem < s->queue_max) {
-		struct sink_seg *g = sp->load;
-		if (g->loaded >= g->count) {
-			if (g == sp->tail && !sp->wcount) {
-				sp->load = NULL;	/* caught up: new events go straight in */
-				return;
-			}
-			if (g == sp->tail)
-				return;		/* the rest is still in wbuf */
-			free(g->acked);
-			g->acked = NULL;
-			sp->load = g->next;
-			continue;
-		}
-		size_t r;
-		const char *p = seg_read(sp, g, &r), *end = p + r, *lf;
-		while (g->loaded < g->count && s->nmem < s->queue_max &&
-		       (lf = memchr(p, '\n', (size_t)(end - p)))) {
-			uint32_t idx = g->loaded++;
-			size_t n = (size_t)(lf - p);
-			int event;
-			if (!(g->acked && (g->acked[idx / 8] & (1u << (idx % 8))))) {
-				const char *why;
-				int bad = check_event(p, n, &event, &why);
-				if (bad >= 0 || !(s->events & (1u << event))) {
-					/* damaged on disk, or spooled when `events` chose it and no longer
-					 * chosen: acknowledge it so the segment can go */
-					if (bad >= 0)
-						warnx("spool %s: segment %016" PRIx64 " line %" PRIu32 ": not an event; skipped",
-						      sp->dir, g->num, idx + 1);
-					else
-						s->n_ignored++;
-					struct sink_item tmp = { .seg = g, .seg_idx = idx };
-					spool_ack(sp, &tmp);
-				} else {
-					struct sink_item *it = item_new(s, p, n, event);
-					it->seg = g;
-					it->seg_idx = idx;
-					enqueue(s, it);
-				}
-			}
-			g->load_off += (off_t)n + 1;
-			p = lf + 1;
-		}
-	}
-}
 
 /* ---- the driver's side ---- */
 
@@ -657,6 +467,7 @@ struct sink_item *sink_take(struct sink *s, unsigned lane)
 	lane_remove(l, it);
 	s->nqueued--;
 	lane_append(&s->inflight, it);
+	it->taken = 1;
 	it->drv = 0;
 	it->drv_next = NULL;
 	return it;
@@ -673,7 +484,7 @@ size_t sink_ready(const struct sink *s, unsigned lane)
 size_t sink_inflight(const struct sink *s) { return s->inflight.n; }
 size_t sink_queued(const struct sink *s)
 {
-	return s->use_spool ? (size_t)(s->sp.pending - s->inflight.n) : s->nqueued;
+	return s->use_spool ? (size_t)(spool_pending(s->sp) + s->nheld - s->inflight.n) : s->nqueued;
 }
 unsigned sink_events(const struct sink *s) { return s->events; }
 
@@ -715,6 +526,7 @@ void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double 
 	       const char *why)
 {
 	lane_remove(&s->inflight, it);
+	it->taken = 0;
 	if (r == SINK_RETRY) {
 		s->n_retried++;
 		if (delay < 0) {
@@ -737,7 +549,7 @@ void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double 
 	else
 		dead_letter(s, it, why);
 	if (it->seg)
-		spool_ack(&s->sp, it);
+		spool_ack(s->sp, (struct spool_ref){ it->seg, it->rec });
 	item_free(s, it);
 }
 
@@ -800,7 +612,6 @@ struct sink *sink_new(const struct sink_driver *drv, void *ctx)
 	s->queue_max = 100000;
 	s->backoff_max = 60;
 	s->drain_seconds = 30;
-	s->spool_max = 1ULL << 30;
 	s->nlanes = 1;
 	s->dead_fd = -1;
 	s->in.stdin_flags = -1;
@@ -863,13 +674,15 @@ static void flush_output(void *ctx)
 {
 	struct sink *s = ctx;
 	if (s->use_spool)
-		spool_flush(&s->sp);
+		spool_write(s);
 	if (s->out.n && buf_write_fd(&s->out, 1) < 0) {
 		warnsys("write stdout");
 		buf_reset(&s->out);
 		s->exit_status = 1;
 		s->stopping = 1;
 	}
+	if (s->in.lr.buf)
+		lines_commit(&s->in.lr);	/* what was read is safe now */
 }
 
 static void report_bad(struct sink *s, enum bad bad, const char *why, const char *line, size_t n)
@@ -936,14 +749,18 @@ static int input_open(struct sink *s)
 	}
 	in->eof = 0;
 	lines_init(&in->lr, in->fd, flush_output, s);
+	/* A pipe kept open across restarts (by s6-fdholder, systemd, a FIFO's holder) keeps the
+	 * bytes of lines until they are spooled: a kill between the two loses none. */
+	if (s->use_spool && !in->is_file)
+		lines_hold(&in->lr);
 	return 1;
 }
 
-/* Without a spool, a regular file waits while the queue holds FILE_AHEAD events (nothing is
- * lost by waiting, and memory stays small); a pipe never waits. */
+/* Without a spool (or with a full one), a regular file waits while the queue holds FILE_AHEAD
+ * events (nothing is lost by waiting, and memory stays small); a pipe never waits. */
 static int input_paused(struct sink *s)
 {
-	return !s->use_spool && s->in.is_file &&
+	return (!s->use_spool || s->spool_full) && s->in.is_file &&
 	       s->nmem >= (s->queue_max < FILE_AHEAD ? s->queue_max : FILE_AHEAD);
 }
 
@@ -964,9 +781,15 @@ static int input_stalled(struct sink *s)
 static void read_input(struct sink *s)
 {
 	struct input *in = &s->in;
-	for (int i = 0; i < LINES_PER_TURN && !in->eof && !input_paused(s); i++) {
+	/* With a spool, every line of a read is taken and spooled (flush_output) before the
+	 * turn ends, and a read brings no more than the spool takes: what was read is on disk
+	 * before anything else is done with it. */
+	for (int i = 0; (i < LINES_PER_TURN || (s->use_spool && lines_buffered(&in->lr))) &&
+			!in->eof && !input_paused(s); i++) {
 		char *line;
 		size_t n;
+		if (s->use_spool)
+			in->lr.read_max = spool_read_max(s->sp);
 		int r = lines_next(&in->lr, &line, &n);
 		if (r == LINES_OK) {
 			s->progress = s->now;
@@ -999,6 +822,8 @@ static void summary(struct sink *s, const char *when)
 	buf_printf(&b, "%sread=%llu delivered=%llu retried=%llu queued=%llu dropped=%llu "
 		   "dead=%llu inflight=%zu bad=%llu ignored=%llu", when, s->n_read, s->n_delivered,
 		   s->n_retried, queued, s->n_dropped, s->n_dead, s->inflight.n, bad, s->n_ignored);
+	if (s->use_spool)
+		buf_printf(&b, " damaged=%llu held=%zu", s->n_damaged, s->nheld);
 	if (s->drv->counters)
 		s->drv->counters(s->ctx, &b);
 	warnx("%s", buf_str(&b));
@@ -1007,7 +832,7 @@ static void summary(struct sink *s, const char *when)
 
 static int queue_empty(struct sink *s)
 {
-	return !s->nqueued && !s->inflight.n && !(s->use_spool && s->sp.load);
+	return !s->nqueued && !s->inflight.n && !(s->use_spool && !spool_caught_up(s->sp));
 }
 
 static void open_dead_letter(struct sink *s)
@@ -1095,8 +920,15 @@ static void handle_signals(struct sink *s, double *deadline)
 static void report_left(struct sink *s, int at_eof)
 {
 	if (s->use_spool) {
-		if (s->sp.pending)
-			warnx("%llu events kept in spool %s for the next run", s->sp.pending, s->sp.dir);
+		if (spool_pending(s->sp))
+			warnx("%llu events kept in spool %s for the next run", spool_pending(s->sp),
+			      s->spool_dir);
+		if (!s->nheld)
+			return;
+		warnx("%zu events held in memory while the spool was full not delivered (lost)",
+		      s->nheld);
+		if (at_eof && !s->exit_status)
+			s->exit_status = 1;
 		return;
 	}
 	size_t lost = s->nqueued + s->inflight.n;
@@ -1122,6 +954,7 @@ static void free_all(struct sink *s)
 	}
 	free(s->lanes);
 	buf_free(&s->out);
+	buf_free(&s->batch);
 	buf_free(&s->scratch);
 	if (s->in.lr.buf)
 		lines_free(&s->in.lr);
@@ -1145,10 +978,9 @@ int sink_run(struct sink *s, int nfiles, char **files)
 	open_dead_letter(s);
 	if (s->spool_dir) {
 		s->use_spool = 1;
-		s->sp.dir = s->spool_dir;
-		s->sp.max = s->spool_max;
-		s->sp.sync = s->spool_sync;
-		spool_open(&s->sp);
+		struct spool_conf sc = { .dir = s->spool_dir, .max = s->spool_max,
+					 .sync = s->spool_sync, .damaged = spool_damaged, .ctx = s };
+		s->sp = spool_open(&sc);
 	}
 	s->in.files = files;
 	s->in.nfiles = nfiles;
@@ -1179,8 +1011,10 @@ int sink_run(struct sink *s, int nfiles, char **files)
 			break;
 		}
 		wait_events(s, input_paused(s) ? s->progress + s->drain_seconds : deadline);
-		if (s->use_spool)
-			spool_collect(&s->sp, 0);
+		if (s->use_spool) {
+			spool_retry(s);
+			spool_collect(s->sp);
+		}
 	}
 	s->stopping = 1;
 	if (s->drv->stop)
@@ -1193,10 +1027,10 @@ int sink_run(struct sink *s, int nfiles, char **files)
 		bad += s->n_bad[i];
 	}
 	ratelimit_flush(&s->rl_dead, "undeliverable-event diagnostics");
-	if (bad || s->n_dropped || s->n_dead)
+	if (bad || s->n_dropped || s->n_dead || s->n_damaged)
 		summary(s, "exit: ");
 	if (s->use_spool)
-		spool_close(&s->sp);
+		spool_close(s->sp);
 	if (s->in.stdin_flags >= 0)
 		fcntl(0, F_SETFL, s->in.stdin_flags);
 	if (s->dead_fd >= 0)

@@ -41,7 +41,7 @@
 #define SINK_DEFAULT_EVENTS (SINK_ALL_EVENTS & ~(1u << EV_QIX_PERF))
 
 struct sink;
-struct sink_seg;
+struct spool_seg;
 
 /* One queued event. The driver reads the public part; drv and drv_next are its own to use
  * while it holds the item (from sink_take to sink_done), e.g. a count of publishes still
@@ -56,8 +56,10 @@ struct sink_item {
 	uint64_t seq;			/* input order */
 	double due;			/* not to be handed out before (monotonic seconds) */
 	struct sink_item *prev, *next;
-	struct sink_seg *seg;		/* spool segment holding it, or NULL */
-	uint32_t seg_idx;		/* its line in that segment */
+	struct spool_seg *seg;		/* spool segment holding it, or NULL */
+	uint64_t rec;			/* its record there (sequence number) */
+	struct sink_item *hprev, *hnext;	/* held in memory only: the spool was full */
+	int taken;			/* between sink_take and sink_done */
 	size_t len;
 	char line[];			/* the event line as read, without LF, NUL-terminated */
 };

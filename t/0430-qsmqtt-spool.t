@@ -17,7 +17,7 @@ PY
 
 subscribe() { mqtt_subscribe "$1" qliksense/event '%p'; }
 numbers() { cat "$@" | grep -o '"exec_id":"[0-9]*"' | tr -dc '0-9\n' | sort -un; }
-spooled() { cat "$1"/*.ev 2>/dev/null | wc -l; }
+spooled() { "$top/t/spooltool" records "$1"; }
 # received FILE N: at least N distinct events in FILE.
 received() { [ "$(numbers "$1" | wc -l)" -ge "$2" ]; }
 # spooled_at_least DIR N

@@ -28,7 +28,7 @@ delivered() { [ "$(grep -c '"exec_id"' "$T/sub.out")" -ge 60000 ]; }
 wait_for 20 delivered
 is "$(grep -o '"exec_id":"[0-9]*"' "$T/sub.out" | sort -u | wc -l | tr -d ' ')" 60000 \
 	"all 60,000 events delivered through a 5,000-event memory queue and the spool"
-is "$(find "$T/spool" -name "*.ev" | wc -l | tr -d " ")" 0 "nothing is left in the spool"
+is "$(find "$T/spool" -name "*.sp" | wc -l | tr -d " ")" 0 "nothing is left in the spool"
 stop_pid "$SUB_PID"
 
 done_testing
