@@ -41,7 +41,7 @@ FORCE:
 %.o: %.c *.h .build-flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-udpcat: udpcat.o pcap.o $(COMMON)
+udpcat: udpcat.o pcap.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
 qsparse: qsparse.o ua.o metrics.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
