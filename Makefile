@@ -28,7 +28,7 @@ VERSION := $(shell sed -n 's/^\#define QSPIPE_VERSION "\(.*\)"$$/\1/p' diag.h)
 TOOLS = udpcat qsparse qsroute qsslack qsmqtt
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
-COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
+COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o metrics.o
 
 all: $(TOOLS) t/spooltool
 
@@ -41,11 +41,11 @@ FORCE:
 %.o: %.c *.h .build-flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-udpcat: udpcat.o pcap.o metrics.o $(COMMON)
+udpcat: udpcat.o pcap.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
-qsparse: qsparse.o ua.o metrics.o $(COMMON)
+qsparse: qsparse.o ua.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
-qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
+qsroute: qsroute.o glob.o pseudo.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
@@ -147,8 +147,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/spool: spool.c
 fuzz/bin/spool: FUZZ_EXTRA = spool.c
-fuzz/bin/slack: slack.c sink.c spool.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c spool.c lines.c sig.c
+fuzz/bin/slack: slack.c sink.c spool.c lines.c sig.c metrics.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c sink.c spool.c lines.c sig.c metrics.c
 fuzz/bin/pcap: pcap.c sig.c
 fuzz/bin/pcap: FUZZ_EXTRA = pcap.c sig.c $(call pkg,--libs,libpcap)
 

@@ -16,11 +16,12 @@
 
 #include "diag.h"
 #include "json.h"
+#include "metrics.h"
 #include "sink.h"
 #include "tmpl.h"
 
 static const char usage[] =
-	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] "
+	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] [-M FILE] "
 	"[-i CLIENT_ID] [-u USER] [FILE...]";
 
 #define RECONNECT_MAX 30	/* seconds between connection attempts at most */
@@ -592,6 +593,17 @@ static void counters(void *ctx, struct buf *out)
 		   m->acked, m->inflight, m->link == LINK_UP ? "yes" : "no");
 }
 
+static void metrics(void *ctx, struct metrics *mx)
+{
+	struct mqtt *m = ctx;
+	metrics_sample(mx, "connected", 0, "1 while connected to the broker, else 0.", NULL,
+		       m->link == LINK_UP);
+	metrics_sample(mx, "published", 1, "Publishes sent to the broker.", NULL,
+		       (double)m->published);
+	metrics_sample(mx, "unacked", 0, "Publishes sent and not yet acknowledged.", NULL,
+		       (double)m->inflight);
+}
+
 static void stop(void *ctx)
 {
 	struct mqtt *m = ctx;
@@ -668,7 +680,7 @@ int main(int argc, char **argv)
 {
 	static const struct sink_driver driver = {
 		.name = "qsmqtt", .default_events = SINK_DEFAULT_EVENTS, .conf_key = conf_key,
-		.fds = fds, .pump = pump, .stop = stop, .counters = counters,
+		.fds = fds, .pump = pump, .stop = stop, .counters = counters, .metrics = metrics,
 	};
 	struct mqtt m = { .keepalive = 60, .qos = 1, .max_inflight = 100,
 			  .protocol = MQTT_PROTOCOL_V311, .delay = 1 };

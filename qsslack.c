@@ -15,7 +15,7 @@
 #include "sink.h"
 #include "slack.h"
 
-static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]";
+static const char usage[] = "qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-M FILE] [-n] [FILE...]";
 
 /* The default webhook's slot after the per-event ones. */
 #define DEFAULT_HOOK TSV_NEVENTS
