@@ -86,7 +86,7 @@ install: all
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	mkdir -p $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)
-	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd $(DESTDIR)$(DATADIR)/
+	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd etc/prometheus $(DESTDIR)$(DATADIR)/
 	[ "$(PREFIX)" = /usr/local ] || grep -rl /usr/local $(DESTDIR)$(DATADIR) | \
 		xargs -r sed -i 's|/usr/local/etc|$(SYSCONFDIR)|g; s|/usr/local|$(PREFIX)|g'
 
