@@ -815,6 +815,8 @@ static void write_acks(struct spool *sp, struct spool_seg *g)
 		}
 		done += (size_t)r;
 	}
+	if (done && sp->conf.sync && fdatasync(g->ack_fd) < 0)
+		warnsys("spool %s/%s: fdatasync", sp->conf.dir, name);
 	done -= done % SPOOL_ACK_LEN;
 	memmove(g->acks.p, g->acks.p + done, g->acks.n - done);
 	g->acks.n -= done;

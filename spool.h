@@ -6,7 +6,8 @@
  *   another acknowledgement onto the wrong event.
  * - Durability. An event given to spool_add is in the spool file (write(2): it survives the
  *   process being killed) once spool_flush has returned 0; with sync, on the device too
- *   (fdatasync of the segment per flush, fsync of the directory for each new segment file).
+ *   (fdatasync of the segment per flush and of an acknowledgement log per write, fsync
+ *   of the directory for each new segment file).
  * - Recovery (spool_open). Every segment is verified record by record. Every intact record
  *   not acknowledged is handed back (spool_next) in order; a record whose checksum fails is
  *   never handed back: each damaged stretch is reported on stderr with its file, offset, size

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 			globfree(&g);
 		}
 		printf("%llu\n", count);
+		buf_free(&b);
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "dump")) {
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
 		size_t end = spool_scan(b.p, b.n, spool_seg_first(b.p, b.n), &cb);
 		if (end < b.n)
 			printf("torn %zu %zu\n", end, b.n - end);
+		buf_free(&b);
 		return 0;
 	}
 	if (argc >= 3 && !strcmp(argv[1], "ack")) {
