@@ -89,6 +89,7 @@ struct sink {
 	unsigned long long n_read, n_delivered, n_retried, n_dropped, n_dead, n_bad[NBAD];
 	unsigned long long n_ignored, n_damaged;
 	unsigned long long n_dropped_held;	/* of n_dropped, past a full spool and queue_max */
+	unsigned long long n_lost;		/* not delivered at exit, kept nowhere */
 	double last_delivery;			/* wall clock; the start until the first */
 	int exit_status;
 };
@@ -871,6 +872,7 @@ static void write_metrics(struct sink *s)
 		{ "queue_full", s->n_dropped - s->n_dropped_held },
 		{ "spool_full", s->n_dropped_held },
 		{ "damaged_spool", s->n_damaged },
+		{ "lost_at_exit", s->n_lost },
 	};
 	const char *help = "Events dropped, by reason (bad input lines by what is wrong).";
 	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++) {
@@ -1006,6 +1008,7 @@ static void report_left(struct sink *s, int at_eof)
 			return;
 		warnx("%zu events held in memory while the spool was full not delivered (lost)",
 		      s->nheld);
+		s->n_lost = s->nheld;
 		if (at_eof && !s->exit_status)
 			s->exit_status = 1;
 		return;
@@ -1014,6 +1017,7 @@ static void report_left(struct sink *s, int at_eof)
 	if (!lost)
 		return;
 	warnx("%zu events not delivered (lost: no spool)", lost);
+	s->n_lost = lost;
 	if (at_eof && !s->exit_status)
 		s->exit_status = 1;
 }

@@ -123,4 +123,11 @@ is "$?" 0 "qsmqtt -M with no input: exit 0"
 is "$(metric "$T/empty.prom" qspipe_qsmqtt_read_total)" 0 "and the file written at exit"
 stop_pid "$MQTT_PID"
 
+# No spool and no broker: what is left at exit is counted as lost.
+printf '[qsmqtt]\nhost = 127.0.0.1\nport = %s\ndrain_seconds = 1\n' "$(free_port)" >"$T/lost.ini"
+events 1 3 | qsmqtt -c "$T/lost.ini" -M "$T/lost.prom" 2>/dev/null
+is "$?" 1 "qsmqtt: events lost at exit: exit 1"
+is "$(metric "$T/lost.prom" 'qspipe_qsmqtt_dropped_total{reason="lost_at_exit"}')" 3 "and counted as dropped, lost at exit"
+is "$(metric "$T/lost.prom" qspipe_qsmqtt_queued)" 3 "the queue as it was left"
+
 done_testing
