@@ -29,7 +29,7 @@ TOOLS = udpcat qsparse qsroute qsenrich qsslack qsteams qsmail qshttp qsmqtt qsi
 SCRIPTS = scripts/qspipe scripts/qssend
 MAN1 = $(TOOLS:%=man/%.1) man/qspipe.1 man/qssend.1
 MAN5 = man/qspipe-events.5
-COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o
+COMMON = buf.o diag.o conf.o sig.o tsv.o lines.o metrics.o
 
 all: $(TOOLS) t/spooltool
 
@@ -44,9 +44,9 @@ FORCE:
 
 udpcat: udpcat.o pcap.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libpcap)
-qsparse: qsparse.o ua.o metrics.o $(COMMON)
+qsparse: qsparse.o ua.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(UA_LIBS)
-qsroute: qsroute.o glob.o pseudo.o metrics.o $(COMMON)
+qsroute: qsroute.o glob.o pseudo.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(CRYPTO_LIBS)
 qsmqtt: qsmqtt.o sink.o spool.o json.o tmpl.o $(COMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(call pkg,--libs,libmosquitto)
@@ -99,7 +99,7 @@ install: all
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	mkdir -p $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/qspipe.ini ] || install -m 644 etc/qspipe.ini $(DESTDIR)$(SYSCONFDIR)
-	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd $(DESTDIR)$(DATADIR)/
+	cp -R etc/samples etc/log4net etc/sv etc/s6-rc etc/systemd etc/prometheus $(DESTDIR)$(DATADIR)/
 	[ "$(PREFIX)" = /usr/local ] || grep -rl /usr/local $(DESTDIR)$(DATADIR) | \
 		xargs -r sed -i 's|/usr/local/etc|$(SYSCONFDIR)|g; s|/usr/local|$(PREFIX)|g'
 
@@ -161,8 +161,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/influx: influx.c fuzz/lpcheck.c
 fuzz/bin/influx: FUZZ_EXTRA = influx.c fuzz/lpcheck.c
-fuzz/bin/slack: slack.c xfer.c sink.c spool.c lines.c sig.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c spool.c lines.c sig.c $(call pkg,--libs,libcurl)
+fuzz/bin/slack: slack.c xfer.c sink.c spool.c lines.c sig.c metrics.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c spool.c lines.c sig.c metrics.c $(call pkg,--libs,libcurl)
 fuzz/bin/teams: teams.c xfer.c
 fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
 fuzz/bin/httpbody: httpbody.c

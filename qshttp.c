@@ -18,12 +18,13 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qshttp [-t] [-c FILE] [-u URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"qshttp [-t] [-c FILE] [-u URL] [-S DIR] [-e EVENTS] [-M FILE] [-n] [FILE...]\n"
 	"  -t         pass every input line through to stdout at once\n"
 	"  -c FILE    the config file (else $QSPIPE_CONF); section [qshttp]\n"
 	"  -u URL     the default URL (else $QSHTTP_URL, else url/url_file)\n"
 	"  -S DIR     spool directory: queued events survive restarts\n"
 	"  -e EVENTS  only these events (default all but qix_perf)\n"
+	"  -M FILE    write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -n         print each body, one a line, and post nothing\n"
 	"  -V         the version; --help this text";
 

@@ -19,7 +19,7 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsinflux [-tn] [-c FILE] [-h URL] [-d DB] [-S DIR] [-e EVENTS] [FILE...]\n"
+	"qsinflux [-tn] [-c FILE] [-h URL] [-d DB] [-S DIR] [-e EVENTS] [-M FILE] [FILE...]\n"
 	"  -t         pass every input line through to stdout\n"
 	"  -n         print the points instead of writing them (no server, no spool)\n"
 	"  -c FILE    config file, section [qsinflux] (else $QSPIPE_CONF)\n"
@@ -27,6 +27,7 @@ static const char usage[] =
 	"  -d DB      the database (db =), or the bucket with api = v2\n"
 	"  -S DIR     spool directory: events kept on disk until written\n"
 	"  -e EVENTS  the events to write, comma-separated (events =)\n"
+	"  -M FILE    write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -V         version";
 
 enum api { API_V1, API_V2, API_V3 };

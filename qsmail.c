@@ -29,12 +29,13 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsmail [-t] [-n] [-c FILE] [-S DIR] [-e EVENTS] [FILE...]\n"
+	"qsmail [-t] [-n] [-c FILE] [-S DIR] [-e EVENTS] [-M FILE] [FILE...]\n"
 	"  -t         pass every input line through to stdout at once\n"
 	"  -n         dry run: print each event's mail (mbox) instead of sending\n"
 	"  -c FILE    the configuration file ([qsmail] section)\n"
 	"  -S DIR     spool directory: what waits survives restarts\n"
 	"  -e EVENTS  the events to mail (comma-separated; default task_failed,task_aborted)\n"
+	"  -M FILE    write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -V         print the version\n"
 	"See qsmail(1).";
 

@@ -16,11 +16,12 @@
 
 #include "diag.h"
 #include "json.h"
+#include "metrics.h"
 #include "sink.h"
 #include "tmpl.h"
 
 static const char usage[] =
-	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] "
+	"qsmqtt [-t] [-c FILE] [-h HOST] [-p PORT] [-q QOS] [-S DIR] [-e EVENTS] [-M FILE] "
 	"[-i CLIENT_ID] [-u USER] [FILE...]\n"
 	"  -t            pass every input line through to stdout at once\n"
 	"  -c FILE       the config file (default $QSPIPE_CONF), section [qsmqtt]\n"
@@ -29,6 +30,7 @@ static const char usage[] =
 	"  -q QOS        0, 1 or 2 (default 1)\n"
 	"  -S DIR        spool directory: queued events survive a restart\n"
 	"  -e EVENTS     publish only these events (default all)\n"
+	"  -M FILE       write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -i CLIENT_ID  the MQTT client id (default qsmqtt-HOST-PID)\n"
 	"  -u USER       the user name (password: password_file or QSMQTT_PASSWORD)\n"
 	"  -V            print the version; --help this text";
@@ -602,6 +604,17 @@ static void counters(void *ctx, struct buf *out)
 		   m->acked, m->inflight, m->link == LINK_UP ? "yes" : "no");
 }
 
+static void metrics(void *ctx, struct metrics *mx)
+{
+	struct mqtt *m = ctx;
+	metrics_sample(mx, "connected", 0, "1 while connected to the broker, else 0.", NULL,
+		       m->link == LINK_UP);
+	metrics_sample(mx, "published", 1, "Publishes sent to the broker.", NULL,
+		       (double)m->published);
+	metrics_sample(mx, "unacked", 0, "Publishes sent and not yet acknowledged.", NULL,
+		       (double)m->inflight);
+}
+
 static void stop(void *ctx)
 {
 	struct mqtt *m = ctx;
@@ -680,7 +693,7 @@ int main(int argc, char **argv)
 {
 	static const struct sink_driver driver = {
 		.name = "qsmqtt", .default_events = SINK_DEFAULT_EVENTS, .conf_key = conf_key,
-		.fds = fds, .pump = pump, .stop = stop, .counters = counters,
+		.fds = fds, .pump = pump, .stop = stop, .counters = counters, .metrics = metrics,
 	};
 	struct mqtt m = { .keepalive = 60, .qos = 1, .max_inflight = 100,
 			  .protocol = MQTT_PROTOCOL_V311, .delay = 1 };

@@ -18,12 +18,13 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"qsslack [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-M FILE] [-n] [FILE...]\n"
 	"  -t         pass every input line through to stdout at once\n"
 	"  -c FILE    the config file (default $QSPIPE_CONF), section [qsslack]\n"
 	"  -w URL     the default webhook (a secret: prefer QSSLACK_WEBHOOK or webhook_file)\n"
 	"  -S DIR     spool directory: queued events survive a restart\n"
 	"  -e EVENTS  post only these events (default task_failed task_aborted)\n"
+	"  -M FILE    write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -n         dry run: print the message bodies, post nothing\n"
 	"  -V         print the version; --help this text";
 

@@ -15,12 +15,13 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsteams [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-n] [FILE...]\n"
+	"qsteams [-t] [-c FILE] [-w URL] [-S DIR] [-e EVENTS] [-M FILE] [-n] [FILE...]\n"
 	"  -t         pass every input line through to stdout at once\n"
 	"  -c FILE    the config file (else $QSPIPE_CONF); section [qsteams]\n"
 	"  -w URL     the default webhook (else $QSTEAMS_WEBHOOK, else webhook/webhook_file)\n"
 	"  -S DIR     spool directory: queued events survive restarts\n"
 	"  -e EVENTS  only these events (default task_failed task_aborted)\n"
+	"  -M FILE    write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -n         print each card's JSON body, one a line, and post nothing\n"
 	"  -V         the version; --help this text";
 

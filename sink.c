@@ -15,6 +15,7 @@
 
 #include "diag.h"
 #include "lines.h"
+#include "metrics.h"
 #include "sig.h"
 #include "sink.h"
 #include "spool.h"
@@ -27,6 +28,9 @@ enum bad { BAD_COLUMNS, BAD_ESCAPE, BAD_EVENT, BAD_LONG, BAD_ATTR, NBAD };
 static const char *const bad_what[NBAD] = {
 	"not 16 columns", "malformed escape", "unknown event name", "longer than 1 MiB",
 	"bad attribute",
+};
+static const char *const bad_label[NBAD] = {	/* the reason label of the metrics */
+	"columns", "escape", "event_name", "too_long", "attribute",
 };
 
 struct lane {
@@ -52,7 +56,8 @@ struct sink {
 	char *spool_dir;
 	unsigned events;
 	int events_set;			/* events= seen: later ones add */
-	char *flag_events, *flag_spool;
+	char *flag_events, *flag_spool, *flag_metrics;
+	struct metrics metrics;		/* metrics = FILE, metrics_interval; -M FILE */
 	unsigned long queue_max;
 	double backoff_max, drain_seconds;
 	char *dead_path;
@@ -83,6 +88,9 @@ struct sink {
 	/* counters */
 	unsigned long long n_read, n_delivered, n_retried, n_dropped, n_dead, n_bad[NBAD];
 	unsigned long long n_ignored, n_damaged;
+	unsigned long long n_dropped_held;	/* of n_dropped, past a full spool and queue_max */
+	unsigned long long n_lost;		/* not delivered at exit, kept nowhere */
+	double last_delivery;			/* wall clock; the start until the first */
 	int exit_status;
 };
 
@@ -101,6 +109,13 @@ static double jitter(struct sink *s)
 	s->rng ^= s->rng >> 7;
 	s->rng ^= s->rng << 17;
 	return (double)(s->rng >> 11) / (double)(1ULL << 53);
+}
+
+static double wall_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- lanes ---- */
@@ -254,6 +269,7 @@ static void drop_oldest_held(struct sink *s)
 		warnx("spool %s full and %lu events held in memory (queue_max): dropping the oldest",
 		      spool_dir(s->sp), s->queue_max);
 	s->n_dropped++;
+	s->n_dropped_held++;
 }
 
 /* An event the spool could not take waits in memory only. */
@@ -559,9 +575,10 @@ void sink_done(struct sink *s, struct sink_item *it, enum sink_result r, double 
 		return;
 	}
 	s->progress = s->now;
-	if (r == SINK_OK)
+	if (r == SINK_OK) {
 		s->n_delivered++;
-	else
+		s->last_delivery = wall_clock();
+	} else
 		dead_letter(s, it, why);
 	if (it->seg)
 		spool_ack(s->sp, (struct spool_ref){ it->seg, it->rec });
@@ -611,7 +628,8 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 	} else if (!strcmp(key, "drain_seconds")) {
 		return conf_seconds(value, 86400, &s->drain_seconds) ? "not seconds up to 86400" : NULL;
 	} else {
-		return s->drv->conf_key(s->ctx, key, value);
+		const char *why = metrics_conf_key(&s->metrics, key, value);
+		return why != conf_unknown_key ? why : s->drv->conf_key(s->ctx, key, value);
 	}
 	return NULL;
 }
@@ -630,6 +648,7 @@ struct sink *sink_new(const struct sink_driver *drv, void *ctx)
 	s->nlanes = 1;
 	s->dead_fd = -1;
 	s->in.stdin_flags = -1;
+	metrics_init(&s->metrics, drv->name);
 	s->rng = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
 	/* Signals are blocked but in ppoll, so no flag set between a check and the wait is
 	 * missed. */
@@ -652,6 +671,7 @@ int sink_flag(struct sink *s, int opt, const char *arg)
 	case 'c': s->conf_file = arg; return 1;
 	case 'S': s->flag_spool = xstrdup(arg); return 1;
 	case 'e': free(s->flag_events); s->flag_events = xstrdup(arg); return 1;	/* the last wins */
+	case 'M': s->flag_metrics = xstrdup(arg); return 1;
 	}
 	return 0;
 }
@@ -664,6 +684,11 @@ void sink_configure(struct sink *s)
 		free(s->spool_dir);
 		s->spool_dir = s->flag_spool;
 		s->flag_spool = NULL;
+	}
+	if (s->flag_metrics) {
+		metrics_set_path(&s->metrics, s->flag_metrics);
+		free(s->flag_metrics);
+		s->flag_metrics = NULL;
 	}
 	if (s->flag_events) {
 		for (char *p = s->flag_events; *p; p++)
@@ -845,6 +870,59 @@ static void summary(struct sink *s, const char *when)
 	buf_free(&b);
 }
 
+/* The counters and gauges for Prometheus (metrics.h), the driver's own after them. */
+static void write_metrics(struct sink *s)
+{
+	struct metrics *m = &s->metrics;
+	struct buf l = { 0 };
+	metrics_begin(m);
+	metrics_sample(m, "read", 1, "Event lines read.", NULL, (double)s->n_read);
+	metrics_sample(m, "ignored", 1, "Events read and not chosen by events.", NULL,
+		       (double)s->n_ignored);
+	metrics_sample(m, "delivered", 1, "Events delivered (acknowledged).", NULL,
+		       (double)s->n_delivered);
+	metrics_sample(m, "retried", 1, "Deliveries failed and tried again later.", NULL,
+		       (double)s->n_retried);
+	const struct { const char *reason; unsigned long long n; } dropped[] = {
+		{ "queue_full", s->n_dropped - s->n_dropped_held },
+		{ "spool_full", s->n_dropped_held },
+		{ "damaged_spool", s->n_damaged },
+		{ "lost_at_exit", s->n_lost },
+	};
+	const char *help = "Events dropped, by reason (bad input lines by what is wrong).";
+	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++) {
+		buf_reset(&l);
+		metrics_label(&l, "reason", dropped[i].reason, strlen(dropped[i].reason));
+		metrics_sample(m, "dropped", 1, help, buf_str(&l), (double)dropped[i].n);
+	}
+	for (int i = 0; i < NBAD; i++) {
+		buf_reset(&l);
+		metrics_label(&l, "reason", bad_label[i], strlen(bad_label[i]));
+		metrics_sample(m, "dropped", 1, help, buf_str(&l), (double)s->n_bad[i]);
+	}
+	metrics_sample(m, "dead_lettered", 1, "Events the destination refused for good.", NULL,
+		       (double)s->n_dead);
+	metrics_sample(m, "queued", 0, "Events waiting to be delivered, in memory or spooled.",
+		       NULL, (double)sink_queued(s));
+	metrics_sample(m, "inflight", 0, "Events being delivered, not yet acknowledged.", NULL,
+		       (double)s->inflight.n);
+	if (s->use_spool) {
+		metrics_sample(m, "spool_bytes", 0, "Bytes in the spool.", NULL,
+			       (double)spool_bytes(s->sp));
+		metrics_sample(m, "spool_events", 0, "Events in the spool not yet acknowledged.",
+			       NULL, (double)spool_pending(s->sp));
+		metrics_sample(m, "held", 0, "Events held in memory only, the spool full.", NULL,
+			       (double)s->nheld);
+	}
+	metrics_sample(m, "last_delivery_timestamp_seconds", 0,
+		       "When an event was last delivered (unix seconds; the start before the first).",
+		       NULL, s->last_delivery);
+	if (s->drv->metrics)
+		s->drv->metrics(s->ctx, m);
+	buf_free(&l);
+	metrics_write(m, s->now);
+}
+
 static int queue_empty(struct sink *s)
 {
 	return !s->nqueued && !s->inflight.n && !(s->use_spool && !spool_caught_up(s->sp));
@@ -886,6 +964,9 @@ static void wait_events(struct sink *s, double deadline)
 		wait = due - s->now;
 	if (deadline > 0 && (wait < 0 || deadline - s->now < wait))
 		wait = deadline - s->now;
+	double mwait = metrics_wait(&s->metrics, s->now);
+	if (mwait >= 0 && (wait < 0 || mwait < wait))
+		wait = mwait;
 	/* the input, when it can be read now or later */
 	if (!s->in.eof && !input_paused(s) && !s->stopping) {
 		if (lines_buffered(&s->in.lr))
@@ -942,6 +1023,7 @@ static void report_left(struct sink *s, int at_eof)
 			return;
 		warnx("%zu events held in memory while the spool was full not delivered (lost)",
 		      s->nheld);
+		s->n_lost = s->nheld;
 		if (at_eof && !s->exit_status)
 			s->exit_status = 1;
 		return;
@@ -950,6 +1032,7 @@ static void report_left(struct sink *s, int at_eof)
 	if (!lost)
 		return;
 	warnx("%zu events not delivered (lost: no spool)", lost);
+	s->n_lost = lost;
 	if (at_eof && !s->exit_status)
 		s->exit_status = 1;
 }
@@ -975,6 +1058,8 @@ static void free_all(struct sink *s)
 		lines_free(&s->in.lr);
 	free(s->spool_dir);
 	free(s->dead_path);
+	free(s->flag_metrics);
+	metrics_free(&s->metrics);
 }
 
 void sink_transient(struct sink *s)
@@ -1002,6 +1087,7 @@ int sink_run(struct sink *s, int nfiles, char **files)
 	if (!input_open(s))
 		s->in.eof = 1;
 	s->now = s->progress = now_mono();
+	s->last_delivery = wall_clock();
 	double deadline = -1;	/* drain (end of input) or stop (SIGTERM) bound */
 	int at_eof = 0;
 	for (;;) {
@@ -1030,6 +1116,8 @@ int sink_run(struct sink *s, int nfiles, char **files)
 			spool_retry(s);
 			spool_collect(s->sp);
 		}
+		if (metrics_due(&s->metrics, s->now))
+			write_metrics(s);
 	}
 	s->stopping = 1;
 	if (s->drv->stop)
@@ -1040,6 +1128,10 @@ int sink_run(struct sink *s, int nfiles, char **files)
 		ratelimit_flush(&s->rl_bad[i], "bad-line diagnostics");
 	ratelimit_flush(&s->rl_dead, "undeliverable-event diagnostics");
 	summary(s, "exit: ");	/* always: what this run did, as every tool says at exit */
+	if (s->metrics.path) {
+		s->now = now_mono();
+		write_metrics(s);
+	}
 	if (s->use_spool)
 		spool_close(s->sp);
 	if (s->in.stdin_flags >= 0)

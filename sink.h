@@ -42,6 +42,7 @@
 
 struct sink;
 struct spool_seg;
+struct metrics;
 
 /* One queued event. The driver reads the public part; drv and drv_next are its own to use
  * while it holds the item (from sink_take to sink_done), e.g. a count of publishes still
@@ -129,13 +130,15 @@ struct sink_driver {
 	void (*stop)(void *ctx);
 	/* Appends " name=value" counters of its own to the SIGUSR1 and exit summary. */
 	void (*counters)(void *ctx, struct buf *out);
+	/* Adds samples of its own (metrics_sample) after the runtime's, when they are written. */
+	void (*metrics)(void *ctx, struct metrics *m);
 };
 
-#define SINK_FLAGS "tc:S:e:"	/* the common flags, for the driver's getopt string */
+#define SINK_FLAGS "tc:S:e:M:"	/* the common flags, for the driver's getopt string */
 #define SINK_MAX_FDS 64
 
 struct sink *sink_new(const struct sink_driver *drv, void *ctx);
-/* Takes a common flag (-t, -c FILE, -S DIR, -e EVENTS): 1 when taken, 0 when not one of them.
+/* Takes a common flag (-t, -c FILE, -S DIR, -e EVENTS, -M FILE): 1 when taken, 0 when not one of them.
  * A bad value exits 2. Applied over the config file by sink_configure. */
 int sink_flag(struct sink *s, int opt, const char *arg);
 /* Loads the driver's section of the config file (common keys here, the others passed to

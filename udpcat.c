@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "lines.h"
+#include "metrics.h"
 #include "pcap.h"
 #include "sig.h"
 #include "tsv.h"
@@ -44,8 +46,8 @@
 #define DRAIN_SECONDS 1.0	/* after SIGTERM: how long the sockets' queues may take to write out */
 
 static const char usage[] =
-	"udpcat [-r] [-u | -U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] PORT...\n"
-	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
+	"udpcat [-r] [-u | -U] [-b ADDR] [-a CIDR]... [-B BYTES] [-N FD] [-M FILE] [-c FILE] PORT...\n"
+	"       udpcat [-r] [-a CIDR]... [-B BYTES] [-N FD] [-M FILE] [-c FILE] -f FD...   (or LISTEN_FDS)\n"
 	"       udpcat -X COMMAND [-U] [-b ADDR] [-B BYTES] [-N FD] [-c FILE] PORT...\n"
 	"       udpcat -s HOST:PORT [-R RATE] [-T] [-x N] [FILE...]\n"
 	"       udpcat -P FILE.pcap [-p PORT]... [-r]\n"
@@ -57,6 +59,7 @@ static const char usage[] =
 	"  -B BYTES      socket receive buffer, with k or M (default 8M)\n"
 	"  -N FD         write a line to FD once every socket is bound (s6 readiness)\n"
 	"  -c FILE       the config file (default $QSPIPE_CONF), section [udpcat]\n"
+	"  -M FILE       write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -s HOST:PORT  send mode: each line of FILE... as one datagram to HOST:PORT\n"
 	"  -R RATE       send mode: at most RATE datagrams a second\n"
 	"  -T            send mode: with the original timing of framed lines\n"
@@ -223,7 +226,7 @@ static int parse_number(const char *s, double *out)
 /* ---- options ---- */
 
 struct options {
-	const char *bind, *rcvbuf, *ready, *conf, *dest, *rate, *speed, *pcap;
+	const char *bind, *rcvbuf, *ready, *conf, *dest, *rate, *speed, *pcap, *metrics;
 	int bare, timed;
 	const char *allow[MAX_ALLOW];
 	size_t nallow;
@@ -239,7 +242,7 @@ struct options {
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
-	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UuX:s:R:Tx:P:p:")) != -1) {
+	while ((c = getopt(argc, argv, "rb:a:B:N:c:f:UuX:s:R:Tx:P:p:M:")) != -1) {
 		switch (c) {
 		case 'r': o->bare = 1; break;
 		case 'b': o->bind = optarg; break;
@@ -251,6 +254,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'T': o->timed = 1; break;
 		case 'x': o->speed = optarg; break;
 		case 'P': o->pcap = optarg; break;
+		case 'M': o->metrics = optarg; break;
 		case 'a':
 			if (o->nallow == MAX_ALLOW)
 				die(2, "-a: more than %d prefixes", MAX_ALLOW);
@@ -273,7 +277,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		o->seen[c] = 1;
 	}
-	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfUu";
+	const char *mode = o->dest ? "sRTx" : o->pcap ? "Ppr" : o->exec ? "XUbBNc" : "rbaBNcfUuM";
 	for (size_t f = 0; f < sizeof o->seen; f++)
 		if (o->seen[f] && !strchr(mode, (int)f))
 			diag_usage(usage);
@@ -409,6 +413,7 @@ struct listener {
 	struct prefix allow[MAX_ALLOW];
 	size_t nallow;
 	unsigned long rcvbuf;
+	struct metrics metrics;	/* metrics = FILE, metrics_interval; -M FILE */
 };
 
 static const char *add_port(struct listener *l, const char *s, size_t n)
@@ -451,7 +456,7 @@ static const char *conf_key(void *tool, const char *key, const char *value)
 		return conf_words(value, allow_word, l);
 	if (!strcmp(key, "rcvbuf"))
 		return parse_rcvbuf(value, &l->rcvbuf);
-	return conf_unknown_key;
+	return metrics_conf_key(&l->metrics, key, value);
 }
 
 /* The config file's settings, then the flags' over them. */
@@ -459,8 +464,11 @@ static void configure(struct listener *l, const struct options *o, int nargs, ch
 		      size_t inherited)
 {
 	*l = (struct listener){ .rcvbuf = RCVBUF_DEFAULT };
+	metrics_init(&l->metrics, "udpcat");
 	if (conf_load(conf_path(o->conf), "udpcat", conf_key, l) < 0)
 		exit(2);
+	if (o->metrics)
+		metrics_set_path(&l->metrics, o->metrics);
 	if (o->bind && !(l->family = parse_ip(o->bind, strlen(o->bind), &l->addr)))
 		die(2, "-b %s: not an IPv4 or IPv6 address", o->bind);
 	if (o->rcvbuf) {
@@ -497,6 +505,7 @@ struct sock {
 	int fd;
 	char port[6];		/* the PORT column */
 	uint32_t drops;		/* the kernel's drop counter as last seen (SO_RXQ_OVFL) */
+	unsigned long long datagrams, bytes, denied, truncated;
 	int held;		/* inherited (-f, LISTEN_FDS): its supervisor keeps it open */
 };
 
@@ -702,7 +711,6 @@ struct receiver {
 	} ctl[BATCH];
 	char *data;
 	struct framer fr;
-	unsigned long long datagrams, bytes, denied, truncated;
 	unsigned long long left, unwritten;	/* dropped at exit: unread, and read but not written */
 	unsigned long long left_queued;		/* bytes left in inherited sockets at exit */
 	struct ratelimit rl;
@@ -764,17 +772,17 @@ static void take(struct receiver *rc, struct sock *s, unsigned i)
 	struct addr6 from;
 	unsigned from_port = from_sockaddr(&rc->from[i], &from);
 	if (!allowed(rc->l, &from)) {
-		rc->denied++;
+		s->denied++;
 		return;
 	}
 	if (h->msg_flags & MSG_TRUNC) {
-		rc->truncated++;
+		s->truncated++;
 		if (ratelimit_allow(&rc->rl, 10, "truncated-datagram diagnostics"))
 			warnx("port %s: datagram longer than %d bytes dropped", s->port, RECV_SIZE);
 		return;
 	}
-	rc->datagrams++;
-	rc->bytes += len;
+	s->datagrams++;
+	s->bytes += len;
 	frame_line(&rc->fr, &when, &from, from_port, s->port, rc->iov[i].iov_base, len);
 }
 
@@ -891,10 +899,14 @@ static void update_drops(struct sock *s)
  * that the line reads as it always did. */
 static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 {
-	unsigned long long drops = 0;
+	unsigned long long drops = 0, datagrams = 0, bytes = 0, denied = 0, truncated = 0;
 	for (size_t i = 0; i < n; i++) {
 		update_drops(&socks[i]);
 		drops += socks[i].drops;
+		datagrams += socks[i].datagrams;
+		bytes += socks[i].bytes;
+		denied += socks[i].denied;
+		truncated += socks[i].truncated;
 	}
 	ratelimit_flush(&rc->rl, "truncated-datagram diagnostics");
 	char exit_loss[160] = "", *p = exit_loss;
@@ -908,7 +920,49 @@ static void listen_summary(struct receiver *rc, struct sock *socks, size_t n)
 	if (rc->left_queued)
 		snprintf(p, room, ", %llu bytes left queued in inherited sockets", rc->left_queued);
 	warnx("%llu datagrams, %llu bytes, %llu denied, %llu truncated, %llu dropped by the kernel%s",
-	      rc->datagrams, rc->bytes, rc->denied, rc->truncated, drops, exit_loss);
+	      datagrams, bytes, denied, truncated, drops, exit_loss);
+}
+
+/* The counters per port for Prometheus; at exit (at_exit) with what was dropped then. */
+static void write_metrics(struct metrics *m, const struct receiver *rc, struct sock *socks,
+			  size_t n, int at_exit)
+{
+	static const struct {
+		const char *what, *help;
+		size_t off;
+	} per_port[] = {
+		{ "datagrams", "Datagrams received and written out, by port.",
+		  offsetof(struct sock, datagrams) },
+		{ "bytes", "Bytes of the datagrams received, by port.", offsetof(struct sock, bytes) },
+		{ "denied", "Datagrams from senders outside allow, by port.",
+		  offsetof(struct sock, denied) },
+		{ "truncated", "Datagrams longer than 65536 bytes dropped, by port.",
+		  offsetof(struct sock, truncated) },
+	};
+	struct buf l = { 0 };
+	metrics_begin(m);
+	for (size_t k = 0; k < sizeof per_port / sizeof *per_port; k++)
+		for (size_t i = 0; i < n; i++) {
+			buf_reset(&l);
+			metrics_label(&l, "port", socks[i].port, strlen(socks[i].port));
+			const unsigned long long *v =
+				(const void *)((const char *)&socks[i] + per_port[k].off);
+			metrics_sample(m, per_port[k].what, 1, per_port[k].help, buf_str(&l), (double)*v);
+		}
+	for (size_t i = 0; i < n; i++) {
+		update_drops(&socks[i]);
+		buf_reset(&l);
+		metrics_label(&l, "port", socks[i].port, strlen(socks[i].port));
+		metrics_sample(m, "kernel_drops", 1,
+			       "Datagrams the kernel dropped, its receive buffer full (rcvbuf), by port.",
+			       buf_str(&l), (double)socks[i].drops);
+	}
+	if (at_exit)
+		metrics_sample(m, "exit_dropped", 1,
+			       "Datagrams dropped at exit: left unread, or read and not written out.",
+			       NULL, (double)(rc->left + rc->unwritten));
+	buf_free(&l);
+	metrics_write(m, now_mono());
 }
 
 /* Whether systemd passed sockets to this process. */
@@ -998,12 +1052,17 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 	if (!rc)
 		die(1, "allocating the receiver: out of memory");
 	receiver_init(rc, &l, o->bare);
+	struct metrics *m = &l.metrics;
 	while (!sig_term) {
 		if (sig_usr1) {
 			sig_usr1 = 0;
 			listen_summary(rc, socks, l.nports);
 		}
-		if (poll(pfd, l.nports + 1, -1) < 0) {
+		double now = now_mono();
+		if (metrics_due(m, now))
+			write_metrics(m, rc, socks, l.nports, 0);
+		double wait = metrics_wait(m, now);
+		if (poll(pfd, l.nports + 1, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0) {
 			if (errno == EINTR)
 				continue;
 			diesys(1, "poll");
@@ -1020,6 +1079,9 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 	for (size_t i = 0; i < l.nports; i++)
 		count_left(rc, &socks[i]);
 	listen_summary(rc, socks, l.nports);
+	if (m->path)
+		write_metrics(m, rc, socks, l.nports, 1);
+	metrics_free(m);
 	int status = rc->left || rc->unwritten;
 	for (size_t i = 0; i < l.nports; i++)
 		close(socks[i].fd);
