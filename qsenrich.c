@@ -21,6 +21,7 @@
 #include "diag.h"
 #include "jsonr.h"
 #include "lines.h"
+#include "metrics.h"
 #include "logtail.h"
 #include "qrs.h"
 #include "sig.h"
@@ -28,8 +29,9 @@
 #include "xfer.h"
 
 static const char usage[] =
-	"qsenrich [-c FILE] [-e EVENT]... [-w SECONDS]\n"
+	"qsenrich [-c FILE] [-M FILE] [-e EVENT]... [-w SECONDS]\n"
 	"  -c FILE     the config file (else $QSPIPE_CONF); section [qsenrich], which needs qrs\n"
+	"  -M FILE     write the counters to FILE in Prometheus' text format (metrics =)\n"
 	"  -e EVENT    enrich this task result (default task_failed task_aborted)\n"
 	"  -w SECONDS  how long an event may wait for its lookups (default 10)\n"
 	"  -V          the version; --help this text";
@@ -53,11 +55,12 @@ struct config {
 	double wait_seconds, cache_seconds;
 	unsigned events;
 	int events_set;
+	struct metrics metrics;		/* metrics = FILE, metrics_interval; -M FILE */
 	char why[160];
 };
 
 struct flags {
-	const char *conf;
+	const char *conf, *metrics;
 	char **events;
 	size_t nevents;
 	double wait;
@@ -74,6 +77,7 @@ static void config_free(struct config *c)
 	if (c->key_password.p)
 		memset(c->key_password.p, 0, c->key_password.cap);
 	buf_free(&c->key_password);
+	metrics_free(&c->metrics);
 }
 
 static const char *add_event(void *ctx, const char *word, size_t n)
@@ -99,6 +103,9 @@ static const char *set_string(char **dst, const char *value)
 static const char *on_key(void *tool, const char *key, const char *value)
 {
 	struct config *c = tool;
+	const char *why = metrics_conf_key(&c->metrics, key, value);
+	if (why != conf_unknown_key)
+		return why;
 	if (!strcmp(key, "qrs")) {
 		if (strncmp(value, "https://", 8) || xfer_check_url(value))
 			return "not an https:// URL (the QRS API: https://HOST:4242)";
@@ -152,9 +159,12 @@ static int config_load(struct config *c, const struct flags *fl)
 	*c = (struct config){ .tail_lines = 25, .max_lookups = 16, .wait_seconds = 10,
 			      .cache_seconds = 60, .events = DEFAULT_EVENTS };
 	c->qrs_user = xstrdup("INTERNAL\\sa_repository");
+	metrics_init(&c->metrics, "qsenrich");
 	const char *path = conf_path(fl->conf);
 	if (conf_load(path, "qsenrich", on_key, c) < 0)
 		goto fail;
+	if (fl->metrics)
+		metrics_set_path(&c->metrics, fl->metrics);
 	if (fl->nevents) {
 		c->events = 0;
 		for (size_t i = 0; i < fl->nevents; i++) {
@@ -1200,6 +1210,26 @@ static void handle_line(struct enrich *e, const char *line, size_t n, int stoppi
 
 /* ---- signals and the main loop ---- */
 
+static void write_metrics(struct enrich *e)
+{
+	struct metrics *m = &e->conf.metrics;
+	const struct counters *c = &e->count;
+	metrics_begin(m);
+	metrics_sample(m, "read", 1, "Lines read.", NULL, (double)c->read);
+	metrics_sample(m, "passed", 1, "Events written on.", NULL, (double)c->passed);
+	metrics_sample(m, "enriched", 1, "Task results written with everything looked up.", NULL,
+		       (double)c->enriched);
+	metrics_sample(m, "partial", 1, "Task results written with enrich_error (part or none).",
+		       NULL, (double)c->partial);
+	metrics_sample(m, "malformed", 1, "Lines dropped as not events.", NULL, (double)c->malformed);
+	metrics_sample(m, "requests", 1, "Requests to the QRS.", NULL, (double)c->requests);
+	metrics_sample(m, "cache_hits", 1, "Lookups answered from the cache.", NULL,
+		       (double)c->cache_hits);
+	metrics_sample(m, "held", 0, "Events waiting for their lookups now.", NULL, (double)e->nheld);
+	metrics_sample(m, "lookups", 0, "Lookups running now.", NULL, (double)e->nrunning);
+	metrics_write(m, e->now);
+}
+
 static void print_counters(struct enrich *e)
 {
 	const struct counters *c = &e->count;
@@ -1227,9 +1257,10 @@ static void parse_flags(struct flags *fl, int argc, char **argv)
 	int c;
 	if (!(fl->events = calloc((size_t)argc, sizeof *fl->events)))
 		die(1, "parsing flags: out of memory");
-	while ((c = getopt(argc, argv, "c:e:w:")) != -1) {
+	while ((c = getopt(argc, argv, "c:M:e:w:")) != -1) {
 		switch (c) {
 		case 'c': fl->conf = optarg; break;
+		case 'M': fl->metrics = optarg; break;
 		case 'e': fl->events[fl->nevents++] = optarg; break;
 		case 'w':
 			if (conf_seconds(optarg, 3600, &fl->wait) || fl->wait < 0.1)
@@ -1275,6 +1306,9 @@ static void wait_and_pump(struct enrich *e, double next)
 	}
 	int first = n;
 	n += xfer_fds(e->x, pfd + n, XFER_MAX_FDS, &wait);
+	double mw = metrics_wait(&e->conf.metrics, e->now);
+	if (mw >= 0 && (wait < 0 || mw < wait))
+		wait = mw;
 	flush_out(e);
 	struct timespec ts, *tsp = NULL;
 	if (wait >= 0) {
@@ -1342,6 +1376,8 @@ int main(int argc, char **argv)
 		read_input(&e);
 		e.now = now_mono();
 		run_timers(&e, &next);
+		if (metrics_due(&e.conf.metrics, e.now))
+			write_metrics(&e);
 		if (e.eof && !e.head)
 			break;
 		wait_and_pump(&e, next);
@@ -1350,6 +1386,10 @@ int main(int argc, char **argv)
 		stop(&e);
 	flush_out(&e);
 	print_counters(&e);
+	if (e.conf.metrics.path) {
+		e.now = now_mono();
+		write_metrics(&e);
+	}
 	if (e.stdin_flags >= 0)
 		fcntl(0, F_SETFL, e.stdin_flags);
 	lines_free(&e.lr);
