@@ -147,7 +147,7 @@ FUZZ_TARGETS = escape line json tmpl conf parse glob slack ua pcap teams httpbod
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
 FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fsanitize=fuzzer,address,undefined
-FUZZ_COMMON = buf.c diag.c tsv.c json.c tmpl.c conf.c fuzz/jsoncheck.c
+FUZZ_COMMON = buf.c diag.c tsv.c json.c tmpl.c conf.c metrics.c fuzz/jsoncheck.c
 
 fuzz/bin/%: fuzz/fuzz-%.c $(FUZZ_COMMON) *.h fuzz/*.h
 	@mkdir -p fuzz/bin
@@ -161,8 +161,8 @@ fuzz/bin/glob: glob.c
 fuzz/bin/glob: FUZZ_EXTRA = glob.c
 fuzz/bin/influx: influx.c fuzz/lpcheck.c
 fuzz/bin/influx: FUZZ_EXTRA = influx.c fuzz/lpcheck.c
-fuzz/bin/slack: slack.c xfer.c sink.c spool.c lines.c sig.c metrics.c
-fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c spool.c lines.c sig.c metrics.c $(call pkg,--libs,libcurl)
+fuzz/bin/slack: slack.c xfer.c sink.c spool.c lines.c sig.c
+fuzz/bin/slack: FUZZ_EXTRA = slack.c xfer.c sink.c spool.c lines.c sig.c $(call pkg,--libs,libcurl)
 fuzz/bin/teams: teams.c xfer.c
 fuzz/bin/teams: FUZZ_EXTRA = teams.c xfer.c $(call pkg,--libs,libcurl)
 fuzz/bin/httpbody: httpbody.c
