@@ -26,7 +26,9 @@ QIX='service=engine	method=GenericObject::GetLayout	object_type=table	object_id=
 # qix_perf: not posted by default, counted as not chosen; posted when events = names it.
 { ev qix_perf "$QIX"; ev log service=repository 'log_time=20261120T234503.010+0100'; } >"$T/in"
 qsslack -n <"$T/in" >"$T/out" 2>"$T/err"
-is "$?|$(lines_in "$T/out")" "0|1" "qix_perf not posted by default; the log event is"
+is "$?|$(lines_in "$T/out")" "0|0" "qix_perf not posted by default (nor log events: the default is failures and aborts)"
+qsslack -n -e log <"$T/in" >"$T/out" 2>"$T/err"
+is "$?|$(lines_in "$T/out")" "0|1" "-e log: the log event is posted, qix_perf still not"
 is "$(text "$T/out" 1)" ':rotating_light: `WARN` from `repository` on `sense1`
 *Logger:* `System.Repository`   *Logged:* `20261120T234503.010+0100`
 ```Licence check failed```' "log event: service and Sense's log time shown"
@@ -41,7 +43,7 @@ is "$(lines_in "$T/out")" 1 "-e qix_perf: only it"
 
 # A log event without attributes (from an older qsparse): the empty values show as -.
 ev log >"$T/in"
-qsslack -n <"$T/in" >"$T/out"
+qsslack -n -e log <"$T/in" >"$T/out"
 is "$(text "$T/out" 1 | sed -n 1,2p)" ':rotating_light: `WARN` from `-` on `sense1`
 *Logger:* `System.Repository`   *Logged:* `-`' "without attributes: - for each"
 
@@ -49,7 +51,7 @@ is "$(text "$T/out" 1 | sed -n 1,2p)" ':rotating_light: `WARN` from `-` on `sens
 # no formatting, no backtick leaving a code span).
 printf '[qsslack]\ntemplate.log = {service} said: `{note}` {absent}!\n' >"$T/t.ini"
 ev log service=repository 'note=<!channel> `x` *b* \x01 @here' >"$T/in"
-qsslack -n -c "$T/t.ini" <"$T/in" >"$T/out" 2>"$T/err"
+qsslack -n -e log -c "$T/t.ini" <"$T/in" >"$T/out" 2>"$T/err"
 is "$(grep -v "^qsslack: exit: " "$T/err")" "" "a template with attributes: no complaint"
 is "$(text "$T/out" 1)" "repository said: \`&lt;!channel&gt; ˋxˋ *b* � @⁠here\` !" \
 	"attribute values escaped for mrkdwn; an absent one empty"
@@ -68,7 +70,7 @@ done
 	ev log 'v=\q'
 	ev log ok=1
 } >"$T/in"
-qsslack -n <"$T/in" >"$T/out" 2>"$T/err"
+qsslack -n -e log <"$T/in" >"$T/out" 2>"$T/err"
 is "$(lines_in "$T/out")" 2 "only the good lines posted"
 sed 's/: 2026-.*//' "$T/err" | grep line >"$T/reasons"
 printf '%s\n' "qsslack: line 2: bad attribute name" "qsslack: line 3: duplicate attribute" \

@@ -18,7 +18,8 @@ plan() {
 	local status=0
 	"$fake/qspipe" -n "$@" >"$T/plan.out" 2>"$T/plan.err" || status=$?
 	grep -v '^# off: ' "$T/plan.out"
-	grep '^# off: ' "$T/plan.out" >"$T/plan.off"
+	# the stages that stay off until their destination is set are left out of the comparisons
+	grep '^# off: ' "$T/plan.out" | grep -v '^# off: qs\(enrich\|teams\|mail\|http\|influx\) (no ' >"$T/plan.off"
 	return "$status"
 }
 
@@ -157,7 +158,7 @@ is "$?" 0 "SIGTERM: exit 0"
 # shellcheck disable=SC2086
 ok "... every stage stopped" gone $kids
 ok "... with no complaint from qspipe" bash -c "! grep -v '^qspipe: udp ' '$T/run2.err' | grep -q '^qspipe:'"
-like "$(head -1 "$T/run2.err")" "^qspipe: udp 127.0.0.1 $uport -> udpcat qsparse qsroute; off: qsslack \(no webhook: .*\), qsmqtt \(\[qsmqtt\] enable = no\)$" \
+like "$(head -1 "$T/run2.err")" "^qspipe: udp 127.0.0.1 $uport -> udpcat qsparse qsroute; off: .*qsslack \(no webhook: .*\), .*qsmqtt \(\[qsmqtt\] enable = no\)" \
 	"... after one line at the start saying what runs, what does not and why"
 
 printf '[qsparse]\nno_such_key = 1\n[qsmqtt]\nenable = no\n[udpcat]\nports = %s\n' "$uport" >"$T/conf-err.ini"

@@ -34,8 +34,8 @@ host = 127.0.0.1
 EOF2
 check "$T/good.ini"
 is "$status" 0 "a config of known sections and keys: qspipe -n exits 0"
-is "$(grep -c '^# off: ' "$T/out")" 1 "... one stage off"
-like "$(cat "$T/out")" "^# off: qsslack \(\[qsslack\] enable = no\)$" "... qsslack, saying why"
+is "$(grep '^# off: ' "$T/out" | grep -vc '^# off: qs\(enrich\|teams\|mail\|http\|influx\) (no ')" 1 "... one stage off (but those without a destination)"
+like "$(grep '^# off: qsslack' "$T/out")" "^# off: qsslack \(\[qsslack\] enable = no\)$" "... qsslack, saying why"
 
 # The issue's typo: [qsslack] webhok = ... left Slack off with no word.
 printf '[udpcat]\nports = 9997\n\n[qsslack]\nwebhok = https://hooks.slack.com/services/T/B/X\n' >"$T/typo.ini"
@@ -47,7 +47,7 @@ is "$(cat "$T/out")" "" "... and no plan"
 printf '[qslack]\nwebhook = https://hooks.slack.com/services/T/B/X\n' >"$T/section.ini"
 check "$T/section.ini"
 is "$status" 2 "a section no stage has ([qslack]): exit 2"
-like "$(cat "$T/err")" "^qspipe: $T/section.ini:1: unknown section \[qslack\] \(the sections are udpcat qsparse qsroute qsslack qsmqtt\)$" \
+like "$(cat "$T/err")" "^qspipe: $T/section.ini:1: unknown section \[qslack\] \(the sections are udpcat qsparse qsroute qsenrich qsslack qsteams qsmail qshttp qsmqtt qsinflux\)$" \
 	"... naming file, line and the sections there are"
 
 printf '[qsmqtt]\nenable = no\nhots = broker\n' >"$T/disabled.ini"
