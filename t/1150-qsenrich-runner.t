@@ -9,7 +9,7 @@ for tool in udpcat qsparse qsroute qsenrich qsslack qsmqtt; do
 	chmod +x "$fake/$tool"
 done
 cp "$top/scripts/qspipe" "$fake/qspipe"
-plan() { "$fake/qspipe" -n "$@" 2>"$T/plan.err" | sed "s|$fake/||; s| -c [^ ]*||" | tr '\n' ' '; }
+plan() { "$fake/qspipe" -n "$@" 2>"$T/plan.err" | grep -v '^# off: ' | sed "s|$fake/||; s| -c [^ ]*||" | tr '\n' ' '; }
 
 printf '[qsenrich]\nqrs = https://sense1.example.com:4242\n' >"$T/a.ini"
 is "$(plan -c "$T/a.ini")" "udpcat 9997 9998 9996 qsparse qsroute qsenrich qsmqtt " "with qrs: qsenrich after qsroute"

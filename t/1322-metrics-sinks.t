@@ -29,7 +29,7 @@ bg /usr/bin/python3 "$top/t/slackd.py" --log "$T/slack.log" --port-file "$T/port
 wait_for 10 test -s "$T/port" || { echo "Bail out! slackd did not start"; exit 1; }
 url="http://127.0.0.1:$(cat "$T/port")"
 printf '/ok/SECRET 500 200 200 200 200\n/gone/SECRET 404:channel_not_found\n' >"$T/script"
-printf '[qsslack]\nwebhook = %s/ok/SECRET\nwebhook.session_start = %s/gone/SECRET\nrate = 50\nbackoff_max = 1\nmetrics = %s\n' \
+printf '[qsslack]\nevents = task_failed session_start\nwebhook = %s/ok/SECRET\nwebhook.session_start = %s/gone/SECRET\nrate = 50\nbackoff_max = 1\nmetrics = %s\n' \
 	"$url" "$url" "$T/tf/qsslack.prom" >"$T/s.ini"
 {
 	events 1 3
