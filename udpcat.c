@@ -305,6 +305,7 @@ struct framer {
 	double deadline;	/* after SIGTERM: when writing gives up (monotonic); 0 before */
 	int midline;		/* a write ended inside a line, whose rest must come next */
 	int stuck;		/* the deadline passed with output unwritten */
+	int pipe;		/* stdout is a pipe: written in whole lines of at most PIPE_BUF */
 };
 
 /* After SIGTERM: writes on, at most PIPE_BUF bytes at a time and ending at a line's end where
@@ -343,6 +344,20 @@ static void write_bounded(struct framer *f, size_t *at)
 	}
 }
 
+/* How much of what is left to write goes in one blocking write: all of it, but on a pipe whole
+ * lines of at most PIPE_BUF bytes, which the pipe takes whole or not at all, so that a signal
+ * never cuts a line (only a line longer than PIPE_BUF can be cut). */
+static size_t blocking_chunk(const struct framer *f, const char *p, size_t n)
+{
+	if (!f->pipe || n <= PIPE_BUF)
+		return n;
+	const char *lf = memrchr(p, '\n', PIPE_BUF);
+	if (lf)
+		return (size_t)(lf + 1 - p);
+	lf = memchr(p + PIPE_BUF, '\n', n - PIPE_BUF);
+	return lf ? (size_t)(lf + 1 - p) : n;
+}
+
 /* Writes the lines out. Blocking, as a pipeline should, until SIGTERM: from then on bounded
  * by the deadline (write_bounded); what is left then stays in the buffer, f->stuck set. */
 static void write_out(struct framer *f)
@@ -350,14 +365,17 @@ static void write_out(struct framer *f)
 	struct buf *out = &f->out;
 	size_t at = 0;
 	while (at < out->n && !f->deadline) {
-		ssize_t w = write(1, out->p + at, out->n - at);
+		/* SIGTERM ends a blocked write early (EINTR, or a short count on a line longer
+		 * than PIPE_BUF): the rest is written bounded by the deadline from here on. */
+		if (sig_term) {
+			f->deadline = now_mono() + DRAIN_SECONDS;
+			break;
+		}
+		ssize_t w = write(1, out->p + at, blocking_chunk(f, out->p + at, out->n - at));
 		if (w > 0) {
 			at += (size_t)w;
 			f->midline = out->p[at - 1] != '\n';
-		} else if (w < 0 && errno == EINTR) {
-			if (sig_term)
-				f->deadline = now_mono() + DRAIN_SECONDS;
-		} else {
+		} else if (!(w < 0 && errno == EINTR)) {
 			diesys(1, "stdout");
 		}
 	}
@@ -720,6 +738,8 @@ static void receiver_init(struct receiver *rc, const struct listener *l, int bar
 {
 	rc->l = l;
 	rc->fr.bare = bare;
+	struct stat st;
+	rc->fr.pipe = fstat(1, &st) == 0 && S_ISFIFO(st.st_mode);
 	rc->data = malloc((size_t)BATCH * RECV_SIZE);
 	if (!rc->data)
 		die(1, "allocating receive buffers: out of memory");
@@ -1061,8 +1081,12 @@ static int listen_mode(const struct options *o, int nargs, char **args)
 		double now = now_mono();
 		if (metrics_due(m, now))
 			write_metrics(m, rc, socks, l.nports, 0);
+		/* At most a second: a SIGTERM that lands between the loop's check and poll is then
+		 * seen within a second on a quiet port, not at the next datagram. */
 		double wait = metrics_wait(m, now);
-		if (poll(pfd, l.nports + 1, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0) {
+		if (wait < 0 || wait > 1)
+			wait = 1;
+		if (poll(pfd, l.nports + 1, (int)(wait * 1000) + 1) < 0) {
 			if (errno == EINTR)
 				continue;
 			diesys(1, "poll");

@@ -170,7 +170,9 @@ is "$?" 2 "a stage with a config error: exit 2"
 
 # The terminal view: one readable line per event when stdout is a terminal.
 if command -v script >/dev/null; then
-	bg script -qfec "$qspipe -c $T/run.ini" "$T/typescript" >"$T/tty.out" 2>&1
+	# exec: script(1) runs the command with $SHELL -c, or sh where SHELL is unset (as under a
+	# supervisor or CI), and not every shell execs a lone command: qspipe must be its child.
+	bg script -qfec "exec $qspipe -c $T/run.ini" "$T/typescript" >"$T/tty.out" 2>&1
 	wait_for 10 udp_bound "$uport"
 	head -1 "$top/etc/samples/user-events.txt" >"/dev/udp/127.0.0.1/$uport"
 	shows() { grep -q 'session_start' "$T/tty.out"; }
@@ -179,7 +181,8 @@ if command -v script >/dev/null; then
 		"on a terminal: one line per event"
 	tty_q=$(pgrep -P "$BG_PID" -f 'scripts/qspipe' | head -1)
 	[ -z "$tty_q" ] || kill -TERM "$tty_q"
-	wait_for 20 gone "$BG_PID"
+	ok "... and SIGTERM stops it, udpcat and all" wait_for 20 gone "$BG_PID"
+	wait_for 10 not udp_bound "$uport"
 else
 	skip "the terminal view: script(1) is not installed"
 fi
@@ -213,6 +216,7 @@ arrived() {
 bg mosquitto_sub -h 127.0.0.1 -p "$mport" -t '#' -v >"$T/sub.out"
 wait_for 10 arrived "$T/sub.out"
 ok "a datagram to the udp port arrives on MQTT" grep -q alice "$T/sub.out"
+grep -q alice "$T/sub.out" || diag "$(cat "$T/run4.err")"
 kill -TERM "$q"
 wait_for 20 gone "$q"
 wait "$q"

@@ -31,7 +31,7 @@ config() {
 # ids FILE: the distinct payload ids that reached the subscriber
 ids() { grep -ao 'u[0-9]\{9\}' "$1" | sort -u | wc -l | tr -d ' '; }
 all_there() { [ "$(ids "$1")" -ge "$n" ]; }
-udpcats() { pgrep -P "$1" -x udpcat | tr '\n' ' '; }
+udpcats() { stage_pids "$1" udpcat | tr '\n' ' '; }
 # one_new_udpcat QSPIPE OLD: qspipe has one udpcat again, and it is not OLD
 one_new_udpcat() { local u; u=$(udpcats "$1"); [ -n "$u" ] && [ "$u" != "$2 " ] && [ "${u% }" = "${u%% *}" ]; }
 send() { bg udpcat -s "127.0.0.1:$1" -R "$rate" "$T/payloads" 2>"$T/send.err"; sender=$BG_PID; }
@@ -77,7 +77,9 @@ cp "$T/good.ini" "$T/qspipe.ini"
 kill -TERM "$q"
 wait_for 20 gone "$q"
 wait "$q"
-is "$?" 0 "... and stops cleanly on SIGTERM" || diag "$(grep -v "^udpcat: [0-9]* datagrams\|^qsparse: [0-9]* lines" "$T/hup.err")"
+st=$?
+is "$st" 0 "... and stops cleanly on SIGTERM"
+[ "$st" = 0 ] || diag "$(grep -v "^udpcat: [0-9]* datagrams\|^qsparse: [0-9]* lines" "$T/hup.err")"
 stop_pid "$SUB_PID"
 
 [ -z "${ONLY_HUP:-}" ] || done_testing
@@ -104,6 +106,8 @@ wait_for 30 gone "$sender"
 wait_for 40 all_there "$T/held.sub"
 is "$(ids "$T/held.sub")" "$n" "held sockets, qspipe stopped and started $restarts times at $rate/s: every event published"
 is "$(grep -c '^exit 0' "$T/held.status")" "$restarts" "... each qspipe stopped cleanly"
+[ "$(grep -c '^exit 0' "$T/held.status")" = "$restarts" ] && [ "$(ids "$T/held.sub")" = "$n" ] ||
+	diag "$(cat "$T/held.status")" "$(grep -v '^q[a-z]*: [0-9]* \(lines\|datagrams\)\|exit: read' "$T/held.err")"
 
 # SIGHUP to qspipe itself with held sockets: the new udpcat reads the same sockets.
 : >"$T/held.sub"

@@ -34,6 +34,8 @@ cp -R "$rc/qspipe-fdholder" "$T/sv/fdholder"
 localize "$rc/qspipe-fdholder/run" >"$T/sv/fdholder/run"
 bg s6-supervise "$T/sv/fdholder"
 holder_sup=$BG_PID
+# s6-svwait fails at once on a service whose s6-supervise has not set up yet (a loaded machine)
+wait_for 10 s6-svok "$T/sv/fdholder"
 ok "qspipe-fdholder: s6-fdholder-daemon ready" s6-svwait -U -t 20000 "$T/sv/fdholder"
 ok "... on a socket in a directory only its owner reaches" test "$(stat -c %a "$T/run")" = 700 -a -S "$T/run/fdholder"
 
@@ -56,6 +58,7 @@ chmod +x "$T/sv/udpcat/run"
 cp "$rc/qspipe-udpcat/notification-fd" "$T/sv/udpcat/"
 bg s6-supervise "$T/sv/udpcat"
 udpcat_sup=$BG_PID
+wait_for 10 s6-svok "$T/sv/udpcat"
 ok "qspipe-udpcat: ready" s6-svwait -U -t 20000 "$T/sv/udpcat"
 pid=$(service_pid udpcat)
 like "$(tr "\0" " " <"/proc/$pid/cmdline")" "udpcat -c $T/qspipe.ini -N 3 -f [0-9]+ $" "... with the held socket (-f), no port of its own"

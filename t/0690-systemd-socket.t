@@ -35,9 +35,9 @@ act=$BG_PID
 wait_for 10 udp_bound "$p"
 sample=$(head -n 1 "$top/etc/samples/user-events.txt")
 printf '%s' "$sample" >"/dev/udp/127.0.0.1/$p"	# wakes qspipe, and waits in the socket meanwhile
-udpcat_up() { pgrep -P "$act" -x udpcat >/dev/null; }
+udpcat_up() { [ -n "$(stage_pids "$act" udpcat)" ]; }
 ok "the first datagram starts qspipe" wait_for 20 udpcat_up
-u=$(pgrep -P "$act" -x udpcat)
+u=$(stage_pids "$act" udpcat)
 like "$(tr '\0' ' ' <"/proc/$u/cmdline")" "udpcat -c $T/qspipe.ini -f 3 \$" "udpcat takes the passed socket, none of the config's ports"
 printf '%s' "$sample" >"/dev/udp/127.0.0.1/$p"
 sleep 0.5

@@ -146,6 +146,16 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # udp_bound PORT: a UDP socket is bound to the port (any address).
 udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
 
+# stage_pids PARENT NAME: the NAME processes PARENT (scripts/qspipe) runs as pipeline stages,
+# not the config checks it runs first under the same name (QSPIPE_CONF_CHECK in their environment).
+stage_pids() {
+	local p env
+	for p in $(pgrep -P "$1" -x "$2"); do
+		env=$({ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null) || continue	# gone meanwhile
+		case $env in *QSPIPE_CONF_CHECK=*) ;; *) echo "$p" ;; esac
+	done
+}
+
 # lines_in FILE: number of lines (0 when the file is missing).
 lines_in() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 
