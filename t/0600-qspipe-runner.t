@@ -120,7 +120,13 @@ for tool in udpcat qsparse qsroute; do
 	fi
 done
 
-children() { pgrep -P "$1" | sort; }
+# children PID: its stages (not the sleeping child its traps wake it with)
+children() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sleep ] || echo "$p"
+	done | sort
+}
 
 uport=$(free_port udp)
 cat >"$T/run.ini" <<EOF
@@ -222,6 +228,17 @@ wait_for 20 gone "$q"
 wait "$q"
 is "$?" 0 "SIGTERM with the private broker: exit 0"
 ok "... the private broker is stopped too" gone "$broker"
+
+# qspipe killed outright: its private broker goes with it (the parent-death signal, which the
+# kernel would forget had mosquitto switched to a user of its own)
+bg "$qspipe" -m -c "$T/mqtt.ini" 2>"$T/run4k.err"
+q=$BG_PID
+wait_for 10 tcp_open "$mport"
+broker=$(pgrep -P "$q" -x mosquitto)
+kill -KILL "$q"
+ok "-m, qspipe killed by SIGKILL: the private broker stops too" wait_for 10 gone "$broker"
+ok "... and its port is free" wait_for 10 not tcp_open "$mport"
+wait_for 10 not udp_bound "$uport"	# the stages got their TERM too
 
 # -m when a broker already listens: none of ours
 start_mosquitto

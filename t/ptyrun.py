@@ -10,6 +10,10 @@ pattern = re.compile(sys.argv[1].encode(), re.M)
 limit = float(sys.argv[2])
 pid, fd = pty.fork()
 if pid == 0:
+    # as on a terminal: Ctrl-C and Ctrl-\ do their default, even where this test was started
+    # with them ignored (a background job of a non-interactive shell), which nothing could trap
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     os.execvp(sys.argv[3], sys.argv[3:])
 out = b""
 typed = False
