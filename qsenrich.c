@@ -1121,7 +1121,7 @@ static int parse_line(struct enrich *e, const char *line, size_t n, struct event
 			return -1;
 		}
 	}
-	const char *why = tsv_check_attrs(ev->attrs.p, ev->attrs.n);
+	const char *why = tsv_check_scanned_attrs(ev->attrs.p, ev->attrs.n, escaped);
 	if (why) {
 		report(e, why, line, n);
 		return -1;

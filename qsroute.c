@@ -604,7 +604,7 @@ static int parse_line(struct route *rt, const char *line, size_t n, struct event
 			return -1;
 		}
 	}
-	const char *why = nfields > NFIELDS ? tsv_check_attrs(ev->attrs.p, ev->attrs.n) : NULL;
+	const char *why = nfields > NFIELDS ? tsv_check_scanned_attrs(ev->attrs.p, ev->attrs.n, *escaped) : NULL;
 	if (why) {
 		report(rt, &rt->rl_attr, "attribute diagnostics", why, line, n);
 		return -1;
@@ -656,23 +656,21 @@ static int matches_user(struct route *rt, const struct current *cur)
 static int matches_attr(struct route *rt, const struct current *cur)
 {
 	const struct rules *r = &rt->rules;
-	struct slice rest = cur->ev.attrs, name, value;
-	if (!r->nattr)
+	struct slice value;
+	if (!r->nattr || !cur->ev.attrs.p)
 		return 0;
-	while (tsv_attr_next(&rest, &name, &value)) {
-		for (size_t i = 0; i < r->nattr; i++) {
-			if (r->attr[i].n != name.n || memcmp(r->attr[i].name, name.p, name.n))
-				continue;
-			struct glob_subject s;
-			if (cur->escaped >> NFIELDS & 1) {
-				buf_reset(&rt->subject);
-				tsv_unescape(&rt->subject, value.p, value.n, NULL);
-				value = (struct slice){ rt->subject.p, rt->subject.n };
-			}
-			glob_subject(&s, value.p, value.n);
-			if (glob_list_match(&r->attr[i].values, &s))
-				return 1;
+	for (size_t i = 0; i < r->nattr; i++) {
+		if (!tsv_attr_find(&cur->ev, r->attr[i].name, r->attr[i].n, &value))
+			continue;
+		struct glob_subject s;
+		if (cur->escaped >> NFIELDS & 1) {
+			buf_reset(&rt->subject);
+			tsv_unescape(&rt->subject, value.p, value.n, NULL);
+			value = (struct slice){ rt->subject.p, rt->subject.n };
 		}
+		glob_subject(&s, value.p, value.n);
+		if (glob_list_match(&r->attr[i].values, &s))
+			return 1;
 	}
 	return 0;
 }

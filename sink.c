@@ -453,7 +453,7 @@ static int check_event(const char *line, size_t n, int *event, const char **why)
 	for (int i = 0; bad < 0 && i < NFIELDS; i++)	/* only columns with a backslash or control */
 		if ((escaped >> i & 1) && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
 			bad = BAD_ESCAPE;
-	if (bad < 0 && nfields > NFIELDS && (*why = tsv_check_attrs(ev.attrs.p, ev.attrs.n)))
+	if (bad < 0 && nfields > NFIELDS && (*why = tsv_check_scanned_attrs(ev.attrs.p, ev.attrs.n, escaped)))
 		return BAD_ATTR;
 	if (bad < 0 && (*event = tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n)) < 0)
 		bad = BAD_EVENT;

@@ -505,9 +505,42 @@ static uint64_t name_bit(const char *s, size_t n)
 	return 1ull << ((unsigned char)s[0] * 7u + (unsigned char)s[n - 1] * 3u + n) % 64;
 }
 
-/* One pass per field, no library call but the TAB search: qsroute and the sinks check every
- * line's attributes. */
-const char *tsv_check_attrs(const char *p, size_t n)
+#ifdef __SSE2__
+/* The bytes of 16 at s that a name may hold, [a-z0-9_] (bit k for s[k]). */
+static inline unsigned name_mask(const char *s)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+	/* Signed compares: 0x80-0xff are negative, below every range here. */
+	__m128i lower = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
+				      _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+	__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+				      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+	__m128i under = _mm_cmpeq_epi8(x, _mm_set1_epi8('_'));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lower, digit), under));
+}
+#endif
+
+/* The first byte from s on that a name may not hold ([a-z0-9_]), or end. Sixteen bytes at a
+ * time while as many are left: the names' byte loop was most of checking a tail. */
+static const char *name_end(const char *s, const char *end)
+{
+#ifdef __SSE2__
+	while (end - s >= 16) {
+		unsigned other = ~name_mask(s) & 0xffff;
+		if (other)
+			return s + __builtin_ctz(other);
+		s += 16;
+	}
+#endif
+	while (s < end && name_char[(unsigned char)*s])
+		s++;
+	return s;
+}
+
+/* One pass per field: qsroute and the sinks check every line's attributes. With clean (the tail
+ * holds no byte to escape) a value is only searched for its end, with memchr: a byte loop over
+ * the values cost more than splitting the line's 16 columns. */
+static const char *check_attrs(const char *p, size_t n, int clean)
 {
 	struct slice seen[TSV_ATTRS_MAX];
 	uint64_t bloom = 0;
@@ -521,8 +554,7 @@ const char *tsv_check_attrs(const char *p, size_t n)
 		const char *name = s;
 		if (s == end || name_char[(unsigned char)*s] != 2)
 			return "bad attribute name";
-		for (s++; s < end && name_char[(unsigned char)*s]; s++)
-			;
+		s = name_end(s + 1, end);
 		size_t len = (size_t)(s - name);
 		if (s == end || *s == '\t')
 			return "attribute without '='";
@@ -537,28 +569,56 @@ const char *tsv_check_attrs(const char *p, size_t n)
 					return "duplicate attribute";
 		bloom |= bit;
 		seen[count++] = (struct slice){ name, len };
-		/* values are short: one loop finds the TAB and any byte to look at closer */
 		const char *value = ++s;
-		unsigned special = 0;
-		for (; s < end && *s != '\t'; s++)
-			special |= tsv_escape_needed[(unsigned char)*s];
-		if (special && tsv_check(value, (size_t)(s - value), NULL) < 0)
-			return "malformed escape or control byte in an attribute";
+		if (clean) {
+			const char *tab = memchr(s, '\t', (size_t)(end - s));
+			s = tab ? tab : end;
+		} else {
+			/* one loop finds the TAB and any byte to look at closer */
+			unsigned special = 0;
+			for (; s < end && *s != '\t'; s++)
+				special |= tsv_escape_needed[(unsigned char)*s];
+			if (special && tsv_check(value, (size_t)(s - value), NULL) < 0)
+				return "malformed escape or control byte in an attribute";
+		}
 		if (s == end)
 			return NULL;
 		s++;
 	}
 }
 
+const char *tsv_check_attrs(const char *p, size_t n)
+{
+	return check_attrs(p, n, 0);
+}
+
+const char *tsv_check_scanned_attrs(const char *p, size_t n, unsigned escaped)
+{
+	return check_attrs(p, n, !(escaped >> NFIELDS & 1));
+}
+
+/* "name=" at the tail's start, else "\tname=" anywhere in it: one memmem, not a memchr per
+ * attribute (qsroute looks up its exclude_attr names in every line). */
 int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value)
 {
-	struct slice rest = ev->attrs, an, av;
-	while (tsv_attr_next(&rest, &an, &av))
-		if (an.n == n && !memcmp(an.p, name, n)) {
-			*value = av;
-			return 1;
-		}
-	return 0;
+	const char *p = ev->attrs.p, *end = p + ev->attrs.n, *at = NULL;
+	char needle[TSV_ATTR_NAME_MAX + 2];
+	if (!p || !n || n > TSV_ATTR_NAME_MAX || memchr(name, '\t', n) || memchr(name, '=', n))
+		return 0;
+	if (ev->attrs.n > n && !memcmp(p, name, n) && p[n] == '=') {
+		at = p + n + 1;
+	} else {
+		needle[0] = '\t';
+		memcpy(needle + 1, name, n);
+		needle[n + 1] = '=';
+		const char *hit = memmem(p, ev->attrs.n, needle, n + 2);
+		if (!hit)
+			return 0;
+		at = hit + n + 2;
+	}
+	const char *tab = memchr(at, '\t', (size_t)(end - at));
+	*value = (struct slice){ at, (size_t)((tab ? tab : end) - at) };
+	return 1;
 }
 
 void tsv_attr_append(struct buf *out, const char *name, const char *value, size_t n)

@@ -112,7 +112,11 @@ int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value);
  * without '='", "attribute named as a column", "duplicate attribute", "more than 64
  * attributes", "malformed escape or control byte in an attribute". p NULL: no tail, valid. */
 const char *tsv_check_attrs(const char *p, size_t n);
-/* 1 with *value (escaped) when the event has the attribute, else 0. */
+/* tsv_check_attrs for the tail of a line tsv_scan_event split, given its *escaped: when that
+ * says the tail holds no byte to escape, the values are not looked at byte by byte. */
+const char *tsv_check_scanned_attrs(const char *p, size_t n, unsigned escaped);
+/* 1 with *value (escaped) when the event has the attribute, else 0. For checked tails (names
+ * unique): the value of the first field named so. */
 int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value);
 /* Appends "\tname=" and value escaped: for producers; name must be valid. */
 void tsv_attr_append(struct buf *out, const char *name, const char *value, size_t n);

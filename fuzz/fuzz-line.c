@@ -1,4 +1,5 @@
 /* qspipe-events(5): framed-line detection, the 16-column event splitter and attributes. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,11 @@ static void attrs_agree(const struct event *ev)
 	while (tsv_attr_next(&rest, &name, &value)) {
 		total += name.n + 1 + value.n + (count++ ? 1 : 0);
 		if (!tsv_attr_find(ev, name.p, name.n, &found) || found.p != value.p || found.n != value.n)
+			abort();
+		/* a name one byte shorter is another name: found only if the tail has it too */
+		if (name.n > 1 && tsv_attr_find(ev, name.p, name.n - 1, &found) &&
+		    (found.p[-1] != '=' || memcmp(found.p - name.n, name.p, name.n - 1) ||
+		     (found.p - name.n != ev->attrs.p && found.p[-(ptrdiff_t)name.n - 1] != '\t')))
 			abort();
 		if (!name.n || name.n > TSV_ATTR_NAME_MAX || tsv_field_index(name.p, name.n) >= 0 ||
 		    tsv_check(value.p, value.n, NULL) < 0)
@@ -74,6 +80,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		if (total != n || (count > NFIELDS) != (ev.attrs.p != NULL) ||
 		    scanned.attrs.p != ev.attrs.p || scanned.attrs.n != ev.attrs.n ||
 		    special != !!(escaped >> NFIELDS & 1))
+			abort();
+		/* the check given the scan's word (values not looked at when clean) says the same */
+		const char *why = tsv_check_attrs(ev.attrs.p, ev.attrs.n);
+		const char *why_scanned = tsv_check_scanned_attrs(ev.attrs.p, ev.attrs.n, escaped);
+		if (!why != !why_scanned || (why && strcmp(why, why_scanned)))
 			abort();
 		attrs_agree(&ev);
 	}
