@@ -335,8 +335,10 @@ static void put_event(struct qsparse *q, const struct origin *o, int event,
 		*d++ = '=';
 		d = tsv_escape_to(d, fl->attr[k].p, fl->attr[k].n);
 	}
-	memcpy(d, fl->ua.p, fl->ua.n);
-	d += fl->ua.n;
+	if (fl->ua.n) {	/* p is NULL when there are none: memcpy must not see it */
+		memcpy(d, fl->ua.p, fl->ua.n);
+		d += fl->ua.n;
+	}
 	*d++ = '\n';
 	out->n = (size_t)(d - out->p);
 	q->events[event]++;
