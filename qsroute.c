@@ -310,7 +310,8 @@ static int pseudo_load(struct rules *r)
 		return -1;
 	}
 	r->pseudo = pseudo_new(key.p, key.n, why, sizeof why);
-	memset(key.p, 0, key.cap);	/* no copy of the key lingers in freed memory */
+	if (key.p)	/* an empty file leaves no buffer */
+		memset(key.p, 0, key.cap);	/* no copy of the key lingers in freed memory */
 	buf_free(&key);
 	if (!r->pseudo) {
 		warnx("pseudonym_key_file %s: %s", r->pseudo_key_file, why);

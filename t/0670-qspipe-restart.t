@@ -45,6 +45,8 @@ q=$BG_PID
 wait_for 10 udp_bound "$port"
 sleep 0.3
 send "$port"
+# restarted N: qspipe has said that N restarts are complete (every new stage started)
+restarted() { [ "$(grep -c '^qspipe: SIGHUP: restarted: ' "$T/hup.err")" -ge "$1" ]; }
 for i in $(seq "$restarts"); do
 	sleep 0.6
 	old=$(udpcats "$q")
@@ -54,6 +56,8 @@ done
 wait_for 30 gone "$sender"
 wait_for 40 all_there "$T/hup.sub"
 is "$(ids "$T/hup.sub")" "$n" "SIGHUP $restarts times while $n datagrams came at $rate/s: every event published"
+# (before the config is edited again: each new stage reads it as it starts)
+ok "... each restart said when it was complete" wait_for 40 restarted "$restarts"
 ok "... qspipe still runs" kill -0 "$q"
 ok "... and said nothing about a loss or a stage that would not stop" not grep -q 'dropped at exit\|status [1-9]\|did not stop' "$T/hup.err"
 
