@@ -980,7 +980,9 @@ static const char *hint(CURLcode code)
 	case CURLE_LOGIN_DENIED: return " (check username and password)";
 	case CURLE_PEER_FAILED_VERIFICATION:
 		return " (the certificate is not trusted or not for the server's name: check ca and server_name)";
-	case CURLE_SSL_CACERT_BADFILE: return " (check ca)";
+	case CURLE_SSL_CACERT_BADFILE:
+		/* also what a machine without the system's CA bundle says when ca is not set */
+		return " (the CA certificates could not be read: check ca, or install the system's, ca-certificates)";
 	case CURLE_SSL_CERTPROBLEM: case CURLE_SSL_CIPHER: return " (check cert and key)";
 	case CURLE_USE_SSL_FAILED: return " (the server offers no STARTTLS: set tls = none only if you mean it)";
 	default: return "";
