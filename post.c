@@ -172,6 +172,32 @@ void post_counters(const struct post *p, struct buf *out, const char *batches_na
 		   p->posts, batches_name, p->batches, p->paused, p->failed, p->refused);
 }
 
+unsigned post_hook_lane(void *ctx, const struct sink_item *it)
+{
+	return ((struct post *)ctx)->lane_of[it->event];
+}
+
+int post_hook_fds(void *ctx, struct pollfd *pfd, int max, double *wait)
+{
+	return post_fds(ctx, pfd, max, wait);
+}
+
+void post_hook_pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
+{
+	post_pump(ctx, pfd, npfd, now);
+}
+
+void post_hook_stop(void *ctx)
+{
+	post_stop(ctx);
+}
+
+void post_hook_counters(void *ctx, struct buf *out)
+{
+	const struct post *p = ctx;
+	post_counters(p, out, p->batches_name ? p->batches_name : "batches");
+}
+
 void post_free(struct post *p)
 {
 	for (unsigned i = 0; i < p->ndest; i++) {

@@ -7,8 +7,8 @@
  * backoff, or dead-lettered with the reason, which is said once until the next success.
  *
  * The tool fills in the public part of struct post, adds its URLs (post_dest), calls
- * post_setup after sink_configure, and calls post_fds, post_pump, post_stop and
- * post_counters from its sink_driver hooks (or post_print from a dry run's pump). */
+ * post_setup after sink_configure, and takes the post_hook_* functions below as its
+ * sink_driver hooks (post_print from a dry run's pump). */
 #ifndef POST_H
 #define POST_H
 #include "sink.h"
@@ -48,6 +48,9 @@ struct post {
 	/* What an answer means, when the service says more than xfer_classify reads (NULL:
 	 * xfer_classify). */
 	void (*classify)(const struct xfer_result *r, struct xfer_answer *a);
+	const char *batches_name;	/* in the counters: "digests", "batches" */
+	/* The lane of each event kind (post_urls_lanes fills it): */
+	unsigned lane_of[TSV_NEVENTS];
 	/* The runtime's: */
 	struct xfer *xfer;
 	struct post_dest *dest;
@@ -68,6 +71,14 @@ void post_pump(struct post *p, const struct pollfd *pfd, int npfd, double now);
 void post_stop(struct post *p);
 /* " posts=N <batches_name>=N paused=N post_failures=N refused=N" */
 void post_counters(const struct post *p, struct buf *out, const char *batches_name);
+/* sink_driver hooks for a tool whose sink ctx is its struct with `struct post` as its first
+ * member (each tool checks that with a static assertion): lane, fds, pump, counters, and stop
+ * for a tool with nothing else to stop. The tools wrote these five again each. */
+unsigned post_hook_lane(void *ctx, const struct sink_item *it);
+int post_hook_fds(void *ctx, struct pollfd *pfd, int max, double *wait);
+void post_hook_pump(void *ctx, const struct pollfd *pfd, int npfd, double now);
+void post_hook_stop(void *ctx);
+void post_hook_counters(void *ctx, struct buf *out);
 /* Frees what post_dest and post_setup made. */
 void post_free(struct post *p);
 /* A dry run's pump: every item ready in lane 0, one body each, a line each, to stdout. */

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,8 +32,8 @@ static const char usage[] =
 #define BATCH_MAX 1000
 
 struct qshttp {
+	struct post post;	/* first: post.h's hooks take the sink ctx as it */
 	struct sink *sink;
-	struct post post;
 	struct post_urls urls;
 	struct httpbody body;
 	int format_set, escape_set, method_set, has_content_type;
@@ -40,12 +41,12 @@ struct qshttp {
 	double rate, timeout;
 	const char *flag_url;
 	int dry_run, tee;
-	unsigned lane_of[TSV_NEVENTS];
 	struct curl_slist *headers;
 	struct event *events;
 	struct buf preview, header;
 	char why[320];
 };
+_Static_assert(offsetof(struct qshttp, post) == 0, "post.h's hooks need the post first");
 
 /* ---- configuration ---- */
 
@@ -171,36 +172,6 @@ static void print_bodies(void *ctx, const struct pollfd *pfd, int npfd, double n
 
 /* ---- posting: post.h ---- */
 
-static unsigned lane_of(void *ctx, const struct sink_item *it)
-{
-	struct qshttp *q = ctx;
-	return q->lane_of[it->event];
-}
-
-static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
-{
-	struct qshttp *q = ctx;
-	return post_fds(&q->post, pfd, max, wait);
-}
-
-static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
-{
-	struct qshttp *q = ctx;
-	post_pump(&q->post, pfd, npfd, now);
-}
-
-static void stop(void *ctx)
-{
-	struct qshttp *q = ctx;
-	post_stop(&q->post);
-}
-
-static void counters(void *ctx, struct buf *out)
-{
-	struct qshttp *q = ctx;
-	post_counters(&q->post, out, "batches");
-}
-
 static void setup_body(struct qshttp *q)
 {
 	const char *why = httpbody_ready(&q->body, q->batch);
@@ -250,11 +221,12 @@ int main(int argc, char **argv)
 	struct qshttp q = { .timeout = 10, .batch = 1 };
 	struct sink_driver driver = {
 		.name = "qshttp", .default_events = SINK_DEFAULT_EVENTS, .conf_key = on_key,
-		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
+		.lane = post_hook_lane, .fds = post_hook_fds, .pump = post_hook_pump,
+		.stop = post_hook_stop, .counters = post_hook_counters,
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "URL",
-				.agent = "qshttp/" QSPIPE_VERSION };
+				.agent = "qshttp/" QSPIPE_VERSION, .batches_name = "batches" };
 	q.urls = (struct post_urls){ .name = "url", .section = "qshttp", .env = "QSHTTP_URL", .flag = "-u" };
 	int c;
 	while ((c = getopt(argc, argv, SINK_FLAGS "u:n")) != -1) {
@@ -278,7 +250,7 @@ int main(int argc, char **argv)
 		return release(&q, sink_run(q.sink, argc - optind, argv + optind));
 	}
 	post_urls_default(&q.urls, q.flag_url);
-	post_urls_lanes(&q.urls, &q.post, sink_events(q.sink), q.lane_of);
+	post_urls_lanes(&q.urls, &q.post, sink_events(q.sink), q.post.lane_of);
 	setup_post(&q);
 	int status = sink_run(q.sink, argc - optind, argv + optind);
 	curl_global_cleanup();

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,19 +37,19 @@ struct config {
 };
 
 struct qsslack {
+	struct post post;	/* first: post.h's hooks take the sink ctx as it */
 	struct sink *sink;
 	struct config conf;
 	struct slack_style style;
 	struct slack_work work;
 	const char *flag_webhook;
 	int dry_run, tee;
-	struct post post;
 	struct post_urls hooks;
-	unsigned lane_of[TSV_NEVENTS];
 	struct curl_slist *headers;
 	struct slack_event digest[SLACK_DIGEST_MAX];
 	struct buf preview;			/* -n: the bodies of one turn */
 };
+_Static_assert(offsetof(struct qsslack, post) == 0, "post.h's hooks need the post first");
 
 /* ---- configuration ---- */
 
@@ -158,36 +159,12 @@ static void print_bodies(void *ctx, const struct pollfd *pfd, int npfd, double n
 
 /* ---- posting: post.h ---- */
 
-static unsigned lane_of(void *ctx, const struct sink_item *it)
-{
-	struct qsslack *q = ctx;
-	return q->lane_of[it->event];
-}
-
-static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
-{
-	struct qsslack *q = ctx;
-	return post_fds(&q->post, pfd, max, wait);
-}
-
-static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
-{
-	struct qsslack *q = ctx;
-	post_pump(&q->post, pfd, npfd, now);
-}
-
 static void stop(void *ctx)
 {
 	struct qsslack *q = ctx;
 	post_stop(&q->post);
 	curl_slist_free_all(q->headers);
 	q->headers = NULL;
-}
-
-static void counters(void *ctx, struct buf *out)
-{
-	struct qsslack *q = ctx;
-	post_counters(&q->post, out, "digests");
 }
 
 static void setup_post(struct qsslack *q)
@@ -229,11 +206,13 @@ int main(int argc, char **argv)
 		/* a notification: what needs a person by default; the rest on request (events =) */
 		.name = "qsslack", .default_events = 1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED,
 		.conf_key = on_key,
-		.lane = lane_of, .fds = fds, .pump = pump, .stop = stop, .counters = counters,
+		.lane = post_hook_lane, .fds = post_hook_fds, .pump = post_hook_pump,
+		.stop = stop, .counters = post_hook_counters,
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "webhook",
-				.agent = "qsslack/" QSPIPE_VERSION, .batch_max = SLACK_DIGEST_MAX,
+				.agent = "qsslack/" QSPIPE_VERSION, .batches_name = "digests",
+				.batch_max = SLACK_DIGEST_MAX,
 				.redact = XFER_REDACT_HOST };
 	q.hooks = (struct post_urls){ .name = "webhook", .section = "qsslack", .env = "QSSLACK_WEBHOOK",
 				      .flag = "-w" };
@@ -263,7 +242,7 @@ int main(int argc, char **argv)
 	/* Flags override the environment, which overrides the file; one destination (lane)
 	 * per distinct URL: events sent to the same webhook share its pacing. */
 	post_urls_default(&q.hooks, q.flag_webhook);
-	post_urls_lanes(&q.hooks, &q.post, sink_events(q.sink), q.lane_of);
+	post_urls_lanes(&q.hooks, &q.post, sink_events(q.sink), q.post.lane_of);
 	setup_post(&q);
 	int status = sink_run(q.sink, argc - optind, argv + optind);
 	curl_global_cleanup();

@@ -3,6 +3,7 @@
  * lane, a kept-alive connection and one post in flight per webhook, paced (Workflows webhooks
  * throttle), with a digest card of what waits. */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,8 +30,8 @@ static const char usage[] =
 #define LINK_BASE_MAX 1000
 
 struct qsteams {
+	struct post post;	/* first: post.h's hooks take the sink ctx as it */
 	struct sink *sink;
-	struct post post;
 	struct post_urls hooks;
 	struct teams_style style;
 	struct teams_work work;
@@ -39,11 +40,11 @@ struct qsteams {
 	double rate, timeout;
 	const char *flag_webhook;
 	int dry_run, tee;
-	unsigned lane_of[TSV_NEVENTS];
 	struct curl_slist *headers;
 	struct teams_event batch[TEAMS_DIGEST_MAX];
 	struct buf preview;
 };
+_Static_assert(offsetof(struct qsteams, post) == 0, "post.h's hooks need the post first");
 
 /* ---- configuration ---- */
 
@@ -111,36 +112,12 @@ static void print_bodies(void *ctx, const struct pollfd *pfd, int npfd, double n
 
 /* ---- posting: post.h ---- */
 
-static unsigned lane_of(void *ctx, const struct sink_item *it)
-{
-	struct qsteams *q = ctx;
-	return q->lane_of[it->event];
-}
-
-static int fds(void *ctx, struct pollfd *pfd, int max, double *wait)
-{
-	struct qsteams *q = ctx;
-	return post_fds(&q->post, pfd, max, wait);
-}
-
-static void pump(void *ctx, const struct pollfd *pfd, int npfd, double now)
-{
-	struct qsteams *q = ctx;
-	post_pump(&q->post, pfd, npfd, now);
-}
-
 static void stop(void *ctx)
 {
 	struct qsteams *q = ctx;
 	post_stop(&q->post);
 	curl_slist_free_all(q->headers);
 	q->headers = NULL;
-}
-
-static void counters(void *ctx, struct buf *out)
-{
-	struct qsteams *q = ctx;
-	post_counters(&q->post, out, "digests");
 }
 
 static void setup_post(struct qsteams *q)
@@ -175,12 +152,13 @@ int main(int argc, char **argv)
 	struct sink_driver driver = {
 		.name = "qsteams",
 		.default_events = 1u << EV_TASK_FAILED | 1u << EV_TASK_ABORTED,
-		.conf_key = on_key, .lane = lane_of, .fds = fds, .pump = pump, .stop = stop,
-		.counters = counters,
+		.conf_key = on_key, .lane = post_hook_lane, .fds = post_hook_fds, .pump = post_hook_pump,
+		.stop = stop, .counters = post_hook_counters,
 	};
 	q.sink = sink_new(&driver, &q);
 	q.post = (struct post){ .sink = q.sink, .build = build, .ctx = &q, .what = "webhook",
-				.agent = "qsteams/" QSPIPE_VERSION, .batch_max = TEAMS_DIGEST_MAX,
+				.agent = "qsteams/" QSPIPE_VERSION, .batches_name = "digests",
+				.batch_max = TEAMS_DIGEST_MAX,
 				.classify = teams_classify };
 	q.hooks = (struct post_urls){ .name = "webhook", .section = "qsteams", .env = "QSTEAMS_WEBHOOK",
 				      .flag = "-w" };
@@ -207,7 +185,7 @@ int main(int argc, char **argv)
 		return release(&q, sink_run(q.sink, argc - optind, argv + optind));
 	}
 	post_urls_default(&q.hooks, q.flag_webhook);
-	post_urls_lanes(&q.hooks, &q.post, sink_events(q.sink), q.lane_of);
+	post_urls_lanes(&q.hooks, &q.post, sink_events(q.sink), q.post.lane_of);
 	setup_post(&q);
 	int status = sink_run(q.sink, argc - optind, argv + optind);
 	curl_global_cleanup();
