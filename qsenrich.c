@@ -258,6 +258,7 @@ struct counters {
 struct enrich {
 	struct config conf;
 	struct flags flags;
+	struct tsv_tails tails;	/* attribute tails seen, to check the next ones quickly */
 	struct xfer *x;
 	struct lookup *head, *tail;	/* in arrival order */
 	size_t nheld, nrunning;
@@ -1107,7 +1108,8 @@ static int parse_line(struct enrich *e, const char *line, size_t n, struct event
 		report(e, reason, line, n);
 		return -1;
 	}
-	size_t nfields = tsv_scan_event(line, n, ev, &escaped);
+	const char *why;
+	size_t nfields = tsv_scan_event(line, n, ev, &escaped, &e->tails, &why);
 	if (nfields < NFIELDS) {
 		snprintf(reason, sizeof reason, "%zu columns, not %d or more", nfields, NFIELDS);
 		report(e, reason, line, n);
@@ -1121,7 +1123,6 @@ static int parse_line(struct enrich *e, const char *line, size_t n, struct event
 			return -1;
 		}
 	}
-	const char *why = tsv_check_scanned_attrs(ev->attrs.p, ev->attrs.n, escaped);
 	if (why) {
 		report(e, why, line, n);
 		return -1;

@@ -112,6 +112,7 @@ struct current {
 struct route {
 	struct rules rules;
 	struct flags flags;
+	struct tsv_tails tails;	/* attribute tails seen, to check the next ones quickly */
 	struct keytab keys;
 	struct counters count;
 	struct ratelimit rl_columns, rl_escape, rl_attr, rl_overlong, rl_pseudo;
@@ -585,13 +586,14 @@ static int parse_line(struct route *rt, const char *line, size_t n, struct event
 		      unsigned *escaped)
 {
 	char reason[80];
+	const char *why;
 	size_t nfields;
 	if (rt->lr.overlong) {
 		snprintf(reason, sizeof reason, "line longer than %d bytes", LINES_MAX);
 		report(rt, &rt->rl_overlong, "overlong-line diagnostics", reason, line, n);
 		return -1;
 	}
-	nfields = tsv_scan_event(line, n, ev, escaped);
+	nfields = tsv_scan_event(line, n, ev, escaped, &rt->tails, &why);
 	if (nfields < NFIELDS) {
 		snprintf(reason, sizeof reason, "%zu columns, not %d", nfields, NFIELDS);
 		report(rt, &rt->rl_columns, "column-count diagnostics", reason, line, n);
@@ -605,7 +607,6 @@ static int parse_line(struct route *rt, const char *line, size_t n, struct event
 			return -1;
 		}
 	}
-	const char *why = nfields > NFIELDS ? tsv_check_scanned_attrs(ev->attrs.p, ev->attrs.n, *escaped) : NULL;
 	if (why) {
 		report(rt, &rt->rl_attr, "attribute diagnostics", why, line, n);
 		return -1;

@@ -50,6 +50,7 @@ struct input {
 struct sink {
 	const struct sink_driver *drv;
 	void *ctx;
+	struct tsv_tails tails;	/* attribute tails seen, to check the next ones quickly */
 	/* configuration */
 	const char *conf_file;
 	int passthrough;
@@ -99,7 +100,7 @@ struct sink {
 void sink_item_event(const struct sink_item *it, struct event *ev)
 {
 	unsigned escaped;
-	tsv_scan_event(it->line, it->len, ev, &escaped);
+	tsv_scan_event(it->line, it->len, ev, &escaped, NULL, NULL);
 }
 
 static double jitter(struct sink *s)
@@ -441,20 +442,24 @@ static void accept_event(struct sink *s, const char *line, size_t n, int event)
 
 /* Why an event line cannot be delivered, or -1 with its event; *why says it in words (an
  * attribute's own reason for BAD_ATTR). */
-static int check_event(const char *line, size_t n, int *event, const char **why)
+static int check_event(const char *line, size_t n, struct tsv_tails *tails, int *event,
+		       const char **why)
 {
 	struct event ev;
 	unsigned escaped;
 	int bad = -1;
+	const char *attr_why;
 	*why = NULL;
-	size_t nfields = tsv_scan_event(line, n, &ev, &escaped);
+	size_t nfields = tsv_scan_event(line, n, &ev, &escaped, tails, &attr_why);
 	if (nfields < NFIELDS)
 		bad = BAD_COLUMNS;
 	for (int i = 0; bad < 0 && i < NFIELDS; i++)	/* only columns with a backslash or control */
 		if ((escaped >> i & 1) && tsv_check(ev.f[i].p, ev.f[i].n, NULL) < 0)
 			bad = BAD_ESCAPE;
-	if (bad < 0 && nfields > NFIELDS && (*why = tsv_check_scanned_attrs(ev.attrs.p, ev.attrs.n, escaped)))
+	if (bad < 0 && attr_why) {
+		*why = attr_why;
 		return BAD_ATTR;
+	}
 	if (bad < 0 && (*event = tsv_event_index(ev.f[F_EVENT].p, ev.f[F_EVENT].n)) < 0)
 		bad = BAD_EVENT;
 	if (bad >= 0)
@@ -465,7 +470,7 @@ static int check_event(const char *line, size_t n, int *event, const char **why)
 const char *sink_check_line(const char *line, size_t n, int *event)
 {
 	const char *why;
-	check_event(line, n, event, &why);
+	check_event(line, n, NULL, event, &why);
 	return why;
 }
 
@@ -747,7 +752,7 @@ static void take_line(struct sink *s, const char *line, size_t n)
 	if (n && line[0] == '#')
 		return;
 	const char *why = bad_what[BAD_LONG];
-	int event = -1, bad = s->in.lr.overlong ? BAD_LONG : check_event(line, n, &event, &why);
+	int event = -1, bad = s->in.lr.overlong ? BAD_LONG : check_event(line, n, &s->tails, &event, &why);
 	if (bad >= 0) {
 		report_bad(s, (enum bad)bad, why, line, n);
 		return;

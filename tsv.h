@@ -92,12 +92,31 @@ struct event {
  * ev->attrs with tsv_check_attrs. */
 int tsv_parse_event(const char *line, size_t n, struct event *ev, size_t *nfields);
 
+/* Attribute tails checked before, by the names they hold. The tails of one source repeat their
+ * names (a user agent's, a task result's), so a tail whose names are those of one seen here
+ * needs only its names compared and its values checked: half the cost of checking it whole.
+ * Caller-owned; zero it before its first use. */
+#define TSV_TAILS 16		/* name sequences kept */
+#define TSV_TAIL_NAMES 16	/* names in one: longer sequences are checked whole */
+#define TSV_TAIL_TEXT 256	/* bytes of "name=" in one */
+struct tsv_tails {
+	struct tsv_tail {
+		unsigned char count;			/* 0: an empty slot */
+		unsigned char len[TSV_TAIL_NAMES];	/* of each "name=" in text */
+		char text[TSV_TAIL_TEXT];
+	} slot[TSV_TAILS];
+};
+
 /* tsv_parse_event in one vectorized pass that also notes which columns hold escapes or control
  * bytes (bit 1 << column in *escaped; bit 1 << NFIELDS for the attributes), so that only those
  * need tsv_check or decoding: calling memchr and tsv_check for every column took half of
  * qsroute's time. Returns how many fields the line has (attributes included); the first
- * NFIELDS are stored, the rest in ev->attrs. */
-size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *escaped);
+ * NFIELDS are stored, the rest in ev->attrs. With why, the attributes are checked on the way:
+ * *why is NULL, or tsv_check_attrs's reason (NULL too when the line has fewer than 16
+ * columns); tails, if not NULL, makes that quicker for tails like those seen before. Without
+ * why, the attributes are only counted. */
+size_t tsv_scan_event(const char *line, size_t n, struct event *ev, unsigned *escaped,
+		      struct tsv_tails *tails, const char **why);
 
 /* Attributes: name=value fields after column 16. */
 #define TSV_ATTR_NAME_MAX 32
@@ -112,10 +131,8 @@ int tsv_attr_next(struct slice *rest, struct slice *name, struct slice *value);
  * without '='", "attribute named as a column", "duplicate attribute", "more than 64
  * attributes", "malformed escape or control byte in an attribute". p NULL: no tail, valid. */
 const char *tsv_check_attrs(const char *p, size_t n);
-/* tsv_check_attrs for the tail of a line tsv_scan_event split, given its *escaped: when that
- * says the tail holds no byte to escape, the values are not looked at byte by byte. */
-const char *tsv_check_scanned_attrs(const char *p, size_t n, unsigned escaped);
-/* 1 with *value (escaped) when the event has the attribute, else 0. For checked tails (names
+/* 1 with *value (escaped) when the event has the attribute, else 0. name must be a valid
+ * attribute name (a constant, or one a config check let through). For checked tails (names
  * unique): the value of the first field named so. */
 int tsv_attr_find(const struct event *ev, const char *name, size_t n, struct slice *value);
 /* Appends "\tname=" and value escaped: for producers; name must be valid. */

@@ -8,13 +8,28 @@
 
 static void line(const char *p, size_t n)
 {
-	struct event ev, sc;
+	struct event ev, sc, counted;
 	size_t nf;
-	unsigned esc;
+	unsigned esc, esc_counted;
+	const char *scan_why;
 	int r = tsv_parse_event(p, n, &ev, &nf);
-	size_t ns = tsv_scan_event(p, n, &sc, &esc);
-	if (ns != nf || sc.attrs.p != ev.attrs.p || sc.attrs.n != ev.attrs.n ||
-	    (r == 0 && (sc.f[F_SOURCE].n != ev.f[F_SOURCE].n)))
+	/* the scan that checks the tail and the one that only counts it see the same line */
+	size_t ns = tsv_scan_event(p, n, &sc, &esc, NULL, &scan_why);
+	size_t nc = tsv_scan_event(p, n, &counted, &esc_counted, NULL, NULL);
+	/* twice with the tails of the lines before: the second time its own names are known */
+	static struct tsv_tails tails;
+	const char *memo_why[2];
+	unsigned esc_memo[2];
+	size_t nm[2];
+	for (int i = 0; i < 2; i++)
+		nm[i] = tsv_scan_event(p, n, &counted, &esc_memo[i], &tails, &memo_why[i]);
+	for (int i = 0; i < 2; i++)
+		if (nm[i] != nf || esc_memo[i] != esc || !memo_why[i] != !scan_why ||
+		    (scan_why && strcmp(scan_why, memo_why[i])))
+			printf("memo disagrees ");
+	if (ns != nf || nc != nf || esc != esc_counted || sc.attrs.p != ev.attrs.p ||
+	    sc.attrs.n != ev.attrs.n || (r == 0 && (sc.f[F_SOURCE].n != ev.f[F_SOURCE].n)) ||
+	    (r < 0 && scan_why))
 		printf("scan disagrees ");
 	printf("%d %zu", r, nf);
 	if (r < 0) {
@@ -23,6 +38,8 @@ static void line(const char *p, size_t n)
 	}
 	printf(" source=[%.*s] esc=%d", (int)ev.f[F_SOURCE].n, ev.f[F_SOURCE].p, !!(esc >> NFIELDS & 1));
 	const char *why = tsv_check_attrs(ev.attrs.p, ev.attrs.n);
+	if (!why != !scan_why || (why && strcmp(why, scan_why)))
+		printf(" scan says %s,", scan_why ? scan_why : "valid");
 	printf(" %s", why ? why : "valid");
 	struct slice rest = ev.attrs, name, value;
 	while (tsv_attr_next(&rest, &name, &value))
