@@ -68,7 +68,7 @@ for d in '' - + . 1. .5 1.2.3 1e3 ' 1' '1 ' 0x1 NaN 1,5; do ok "not decimal: '$d
 for a in exec_duration_ms script_log_rows process_ms work_ms lock_ms validate_ms traverse_ms net_ram peak_ram; do
 	ok "numeric: $a" "$drv" numeric "$a"
 done
-for a in service log_time process_id handle request_id process_msx; do ok "not numeric: $a" not "$drv" numeric "$a"; done
+for a in service log_time process_id handle request_id process_msx work_mz peak_rom exec_duration_mx; do ok "not numeric: $a" not "$drv" numeric "$a"; done
 
 is "$("$drv" append log_time $'a\tb\\c\nd')" $'\tlog_time=a\\tb\\\\c\\nd' "append: TAB, name, =, escaped value"
 is "$("$drv" events | tr '\n' ' ')" \
