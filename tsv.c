@@ -408,13 +408,12 @@ static size_t count_tabs(const char *s, size_t n, unsigned *escaped)
 	return tabs;
 }
 
-/* Not inlined: in the column loop it cost lines without attributes 9 % more instructions. */
-__attribute__((noinline)) static size_t scan_tail(const char *s, size_t n, unsigned *escaped,
-						  struct tsv_tails *tails, const char **why);
+static size_t scan_tail(const char *s, size_t n, unsigned *escaped, struct tsv_tails *tails,
+			const char **why);
 
 /* The columns of tsv_scan_event: the number of fields when the line has no attributes, else
- * NFIELDS with ev->attrs set. Apart from the tail's work, so that the loop keeps its registers
- * (with one more argument it spilled one in every block). */
+ * NFIELDS with ev->attrs set. Not inlined, so that the loop keeps its registers: with the
+ * tail's arguments live across it, it spilled one in every block. */
 __attribute__((noinline)) static size_t scan_columns(const char *line, size_t n, struct event *ev,
 						   unsigned *escaped)
 {
@@ -522,33 +521,9 @@ static uint64_t name_bit(const char *s, size_t n)
 	return 1ull << ((unsigned char)s[0] * 7u + (unsigned char)s[n - 1] * 3u + n) % 64;
 }
 
-#ifdef __SSE2__
-/* The bytes of 16 at s that a name may hold, [a-z0-9_] (bit k for s[k]). */
-static inline unsigned name_mask(const char *s)
-{
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-	/* Signed compares: 0x80-0xff are negative, below every range here. */
-	__m128i lower = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)),
-				      _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
-	__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-				      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-	__m128i under = _mm_cmpeq_epi8(x, _mm_set1_epi8('_'));
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(lower, digit), under));
-}
-#endif
-
-/* The first byte from s on that a name may not hold ([a-z0-9_]), or end. Sixteen bytes at a
- * time while as many are left: the names' byte loop was most of checking a tail. */
+/* The first byte from s on that a name may not hold ([a-z0-9_]), or end. */
 static const char *name_end(const char *s, const char *end)
 {
-#ifdef __SSE2__
-	while (end - s >= 16) {
-		unsigned other = ~name_mask(s) & 0xffff;
-		if (other)
-			return s + __builtin_ctz(other);
-		s += 16;
-	}
-#endif
 	while (s < end && name_char[(unsigned char)*s])
 		s++;
 	return s;
@@ -588,8 +563,8 @@ static const char *name_taken(struct names *t, const char *name, size_t len)
 	return NULL;
 }
 
-/* The plain check, a field at a time: for config words and templates, and the reference
- * that fuzz-line holds scan_attrs to. */
+/* The plain check, a byte at a time: for config words and templates, and the reference that
+ * fuzz-line and t/0250 hold the scan's checks to. */
 static const char *check_attrs(const char *p, size_t n)
 {
 	struct names t;
@@ -630,12 +605,13 @@ const char *tsv_check_attrs(const char *p, size_t n)
 
 /* ---- the attribute tail, checked in the scan's own pass ---- */
 
-/* Of the 16 bytes at s (bit k for s[k]): TABs, bytes a name may not hold (not [a-z0-9_]: '='
- * among them), and the other bytes tsv escapes. */
+/* Of 64 bytes of a tail (bit k for byte k): TABs, bytes a name may not hold (not [a-z0-9_]:
+ * '=' among them), and the other bytes tsv escapes. */
 struct tail_masks {
 	uint64_t tab, nonname, special;
 };
 
+/* The same of the 16 bytes at s. */
 #ifdef __SSE2__
 static inline void block_tail_masks(const char *s, unsigned *tab, unsigned *nonname,
 				    unsigned *special)
@@ -780,8 +756,8 @@ struct tail_tabs {
 	size_t tabs, specials;
 };
 
-/* For tails of 16 to TAIL_LOOKUP_MAX bytes with the line's columns before them: the last 16
- * bytes are read as one block that may begin before the tail. */
+/* For tails of 16 to TAIL_LOOKUP_MAX bytes: the last block is the tail's last 16 bytes, which
+ * may overlap the block before. */
 static void tail_tabs(const char *s, size_t n, struct tail_tabs *t)
 {
 	size_t full = n & ~(size_t)15, tabs = 0, specials = 0;
@@ -893,8 +869,8 @@ static void tail_keep(struct tsv_tail *pair, const struct names *t)
 }
 
 /* The tail checked: by a slot when its names are those kept there, else whole (and then kept). */
-__attribute__((noinline)) static size_t scan_tail(const char *s, size_t n, unsigned *escaped,
-						  struct tsv_tails *tails, const char **why)
+static size_t scan_tail(const char *s, size_t n, unsigned *escaped, struct tsv_tails *tails,
+			const char **why)
 {
 	struct tsv_tail *pair = NULL;
 	if (tails && n >= 16 && n <= TAIL_LOOKUP_MAX) {

@@ -63,6 +63,37 @@ long=$(printf 'v%.0s' $(seq 1 100))
 is "$(run "$cols"$'\ta='"$long"$'\tb=\\n' | cut -d' ' -f1-5)" "0 18 source=[10.0.0.1:5000] esc=1 valid" \
 	"a long value and an escape after it"
 
+# Tails seen before (struct tsv_tails): the lines go through one run, each meeting the names of
+# the lines before it, and the driver checks every line three ways (plain, in the scan, and
+# twice with the names kept): any disagreement shows as "scan disagrees" or "memo disagrees".
+ua=$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Windows\tua_os_version=10'
+is "$(run "$cols$ua" \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=12\\q\tua_os=Windows\tua_os_version=10' \
+	"$cols$ua"$'\tua_os=Mac' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Windows\tua_os_version' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Windows\tua_os_versionx=10' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Windows' \
+	"$cols$ua"$'\thost=x' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Win\\\\dows\tua_os_version=1\\x' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=Win\\\\dows\tua_os_version=1' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_o' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os=\tua_os_version=' \
+	"$cols"$'\tua_browser=Chrome\tua_browser_major=120\tua_os\x01=W\tua_os_version=10' \
+	| sed 's/^0 [0-9]* source=\[[^]]*\] esc=\([01]\) /\1 /; s/ \[.*//')" \
+"0 valid
+1 malformed escape or control byte in an attribute
+0 duplicate attribute
+0 attribute without '='
+0 valid
+0 valid
+0 attribute named as a column
+1 malformed escape or control byte in an attribute
+1 valid
+0 attribute without '='
+0 valid
+1 bad attribute name" \
+	"names kept from earlier tails: bad values, extra, missing and changed fields found as without"
+
 for d in 0 12 -3 +4 1.5 -0.25 007; do ok "decimal: $d" "$drv" decimal "$d"; done
 for d in '' - + . 1. .5 1.2.3 1e3 ' 1' '1 ' 0x1 NaN 1,5; do ok "not decimal: '$d'" not "$drv" decimal "$d"; done
 for a in exec_duration_ms script_log_rows process_ms work_ms lock_ms validate_ms traverse_ms net_ram peak_ram; do

@@ -36,6 +36,24 @@ many=$(for i in $(seq 65); do printf 'a%d=%d\t' "$i" "$i"; done)
 bad "${many%	}" "more than 64 attributes" "65 attributes rejected"
 eva 'a=1	a=2' $T0 log host=h | qsroute >/dev/null 2>"$T/err"
 like "$(tail -1 "$T/err")" "malformed 1$" "counted as malformed"
+# A tail whose names are those of the tail before it (qsroute then compares the names instead
+# of checking them again): its values are still checked, a field more or less is still seen.
+ua='ua_browser=Chrome	ua_browser_major=120	ua_os=Windows	ua_os_version=10'
+{
+	eva "$ua" $T0 session_start host=ok1
+	eva 'ua_browser=Chrome	ua_browser_major=12\q	ua_os=Windows	ua_os_version=10' $T0 session_start host=b1
+	eva "$ua	ua_os=Mac" $T0 session_start host=b2
+	eva 'ua_browser=Chrome	ua_browser_major=120	ua_os=Windows	ua_os_version' $T0 session_start host=b3
+	eva "$ua	host=x" $T0 session_start host=b4
+	eva 'ua_browser=Chrome	ua_browser_major=120	ua_os=Win\\dows	ua_os_version=10' $T0 session_start host=ok2
+	eva "$ua" $T0 session_start host=ok3
+} >"$T/in"
+qsroute -D 0 <"$T/in" >"$T/out" 2>"$T/err"
+is "$(cut -f3 "$T/out" | paste -sd' ')" "ok1 ok2 ok3" "tails with the names of the one before: only the good ones pass"
+is "$(grep 'line [0-9]' "$T/err" | sed 's/: 2026-.*//')" "qsroute: line 2: malformed escape or control byte in an attribute
+qsroute: line 3: duplicate attribute
+qsroute: line 4: attribute without '='
+qsroute: line 5: attribute named as a column" "each with its own reason"
 line=$(eva 'X=1' $T0 log)
 for i in $(seq 30); do printf '%s\n' "$line"; done >"$T/x30"
 qsroute <"$T/x30" 2>"$T/err" >/dev/null
