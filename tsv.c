@@ -611,40 +611,27 @@ struct tail_masks {
 	uint64_t tab, nonname, special;
 };
 
-/* The same of the 16 bytes at s. */
-#ifdef __SSE2__
+/* The same of the 16 bytes at s: block_masks's, and the bytes that are not [a-z0-9_]. */
 static inline void block_tail_masks(const char *s, unsigned *tab, unsigned *nonname,
 				    unsigned *special)
 {
+	block_masks(s, tab, special);
+#ifdef __SSE2__
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
 	/* Ranges by one signed compare after moving the range's start to -128; 0x80-0xff land
-	 * above every range. */
+	 * above both. */
 	__m128i lower = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'a'))),
 				       _mm_set1_epi8((char)(0x80 + 26)));
 	__m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
 				       _mm_set1_epi8((char)(0x80 + 10)));
-	__m128i ctl = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)0x80)),
-				     _mm_set1_epi8((char)(0x80 + 0x20)));
 	__m128i name = _mm_or_si128(_mm_or_si128(lower, digit), _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
-	__m128i other = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
-				     _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
-	*tab = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')));
 	*nonname = ~(unsigned)_mm_movemask_epi8(name) & 0xffff;
-	*special = (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, other)) & ~*tab;
-}
 #else
-static inline void block_tail_masks(const char *s, unsigned *tab, unsigned *nonname,
-				    unsigned *special)
-{
-	*tab = *nonname = *special = 0;
-	for (unsigned k = 0; k < 16; k++) {
-		unsigned char c = (unsigned char)s[k];
-		*tab |= (unsigned)(c == '\t') << k;
-		*nonname |= (unsigned)!name_char[c] << k;
-		*special |= (unsigned)(c != '\t' && tsv_escape_needed[c]) << k;
-	}
-}
+	*nonname = 0;
+	for (unsigned k = 0; k < 16; k++)
+		*nonname |= (unsigned)!name_char[(unsigned char)s[k]] << k;
 #endif
+}
 
 /* The masks of the tail's bytes base to base + 63 (bit k for s[base + k]; none past n). A
  * last block shorter than 16 is loaded as the 16 bytes that end the tail: a tail always has
