@@ -58,7 +58,7 @@ for b in range(40):
     time.sleep(0.05)
 PY
 feeder=$!
-echo "$feeder" >>"$T/.pids"
+track "$feeder"
 bg qsmqtt -q 1 -h 127.0.0.1 -p "$MQTT_PORT" "$T/fifo" 2>"$T/restart.err"
 qs=$BG_PID
 wait_for 10 grep -q '"exec_id":"3000"' "$T/before.out"

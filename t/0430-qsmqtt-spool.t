@@ -55,7 +55,7 @@ mkfifo "$T/in2"
 exec 3<>"$T/in2"
 events 1 20000 0.1 >&3 &
 feeder=$!
-echo "$feeder" >>"$T/.pids"
+track "$feeder"
 bg qsmqtt -S "$T/spool2" -h 127.0.0.1 -p "$MQTT_PORT" "$T/in2" 2>"$T/kill1.err" 3>&-
 qs=$BG_PID
 wait_for 20 received "$T/kill.out" 3000

@@ -30,7 +30,7 @@ mkfifo "$T/in"
 exec 3<>"$T/in"
 events 1 20000 0.05 >&3 &
 feeder=$!
-echo "$feeder" >>"$T/.pids"
+track "$feeder"
 bg qsinflux -c "$T/qs.ini" -S "$T/spool" "$T/in" 2>"$T/run.err" 3>&-
 qs=$BG_PID
 wait_for 30 at_least 2000 || fail "2000 points before the stop"
@@ -52,7 +52,7 @@ mkfifo "$T/in2"
 exec 3<>"$T/in2"
 events 1 20000 0.05 >&3 &
 feeder=$!
-echo "$feeder" >>"$T/.pids"
+track "$feeder"
 bg qsinflux -c "$T/qs.ini" -S "$T/spool2" "$T/in2" 2>"$T/kill1.err" 3>&-
 qs=$BG_PID
 wait_for 30 at_least 3000

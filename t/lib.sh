@@ -19,9 +19,26 @@ t_count=0
 t_failed=0
 : >"$T/.pids"
 
+# start_time PID: when the process started (clock ticks after boot), nothing when it is gone.
+# A PID and its start time name one process; a PID alone names whatever has it now: once a
+# process is reaped its PID is given out again (pid_max can be 32768), and killing it at the end
+# stopped another test's qspipe running in parallel (t/0670 under make check SANITIZE=1).
+start_time() {
+	local stat f
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+	read -ra f <<<"${stat##*) }"
+	printf '%s\n' "${f[19]}"
+}
+
+# track PID: cleanup stops the process at exit, if it still runs.
+track() {
+	echo "$1 $(start_time "$1")" >>"$T/.pids"
+}
+
 cleanup() {
-	local pid
-	while read -r pid; do
+	local pid start
+	while read -r pid start; do
+		[ -n "$start" ] && [ "$(start_time "$pid")" = "$start" ] || continue
 		kill "$pid" 2>/dev/null && stop_pid "$pid" 2>/dev/null
 	done <"$T/.pids"
 	rm -rf "$T"
@@ -85,7 +102,7 @@ done_testing() {
 bg() {
 	"$@" &
 	BG_PID=$!
-	echo "$BG_PID" >>"$T/.pids"
+	track "$BG_PID"
 }
 
 # stop_pid PID [SIGNAL]: sends the signal (TERM) and waits at most 5 s, then KILLs.
