@@ -9,7 +9,7 @@ set -eu
 lines=${1:-1000000}
 . "$(dirname "$0")/lib.sh"
 built qsparse
-installed /usr/bin/time
+installed /usr/bin/python3
 
 /usr/bin/python3 - "$lines" >"$T/ua.txt" <<'PY'
 import random, sys

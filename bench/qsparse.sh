@@ -9,7 +9,7 @@ set -eu
 lines=${1:-1000000}
 . "$(dirname "$0")/lib.sh"
 built qsparse
-installed /usr/bin/time
+installed /usr/bin/python3
 
 # make_input KIND...: framed lines cycling through the samples of the given kinds, each on its
 # own port, with the user name and the receive time varied per line.

@@ -12,7 +12,7 @@ set -euo pipefail
 events=${1:-1000000}
 . "$(dirname "$0")/lib.sh"
 built qsroute
-installed /usr/bin/time
+installed /usr/bin/python3
 
 awk -v n="$events" 'BEGIN {
 	OFS = "\t"
