@@ -25,19 +25,15 @@ installed() {
 	done
 }
 
-# best_of_three INPUT OUTPUT COMMAND...: runs the command three times, on one core when taskset
-# can pin it, stdin from INPUT, stdout to OUTPUT, stderr to $T/best.err; sets best_ns (wall
-# clock) and best_cpu_ms (user + system, at least 1), each the least of the three, and
-# best_cpu_us. The CPU time tells the rate one core gives even when the machine is busy with
-# something else. Both are taken by /usr/bin/python3 around the command, to the microsecond:
-# /usr/bin/time gives hundredths of a second, too coarse for a 0.2 s run.
-best_of_three() {
-	local input=$1 output=$2 pin=() ns cpu_us
-	shift 2
-	if taskset -c 0 true 2>/dev/null; then pin=(taskset -c 0); fi
-	best_ns="" best_cpu_us=""
-	for _ in 1 2 3; do
-		/usr/bin/python3 -c '
+# measure OUT COMMAND...: runs the command with this shell's stdin, stdout and stderr, then
+# writes "WALL_NS CPU_US" to OUT (wall clock, user + system CPU), taken by /usr/bin/python3
+# around it to the microsecond: /usr/bin/time gives hundredths of a second, too coarse for a
+# 0.2 s run. (Not the peak RSS: python's forked child counts in it before the exec.) Returns
+# the command's status.
+measure() {
+	local out=$1
+	shift
+	/usr/bin/python3 -c '
 import resource, subprocess, sys, time
 start = time.monotonic_ns()
 code = subprocess.call(sys.argv[2:])
@@ -45,7 +41,21 @@ ns = time.monotonic_ns() - start
 u = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as f:
     f.write("%d %d\n" % (ns, (u.ru_utime + u.ru_stime) * 1e6))
-sys.exit(code)' "$T/best.time" "${pin[@]}" "$@" <"$input" >"$output" 2>"$T/best.err"
+sys.exit(code)' "$out" "$@"
+}
+
+# best_of_three INPUT OUTPUT COMMAND...: runs the command three times (measure), on one core when
+# taskset can pin it, stdin from INPUT, stdout to OUTPUT, stderr to $T/best.err; sets best_ns
+# (wall clock), best_cpu_us and best_cpu_ms (user + system, at least 1), each the least of the
+# three. The CPU time tells the rate one core gives even when the machine is busy with
+# something else.
+best_of_three() {
+	local input=$1 output=$2 pin=() ns cpu_us
+	shift 2
+	if taskset -c 0 true 2>/dev/null; then pin=(taskset -c 0); fi
+	best_ns="" best_cpu_us=""
+	for _ in 1 2 3; do
+		measure "$T/best.time" "${pin[@]}" "$@" <"$input" >"$output" 2>"$T/best.err"
 		read -r ns cpu_us <"$T/best.time"
 		[ -n "$best_ns" ] && [ "$ns" -ge "$best_ns" ] || best_ns=$ns
 		[ -n "$best_cpu_us" ] && [ "$cpu_us" -ge "$best_cpu_us" ] || best_cpu_us=$cpu_us
