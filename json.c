@@ -1,4 +1,7 @@
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json.h"
 
@@ -32,6 +35,47 @@ size_t utf8_len(const unsigned char *s, size_t n)
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* The first byte from p on that JSON needs escaped or checked (a control byte, '"', '\\', or
+ * one of UTF-8's 0x80-0xff), or end. Sixteen bytes at a time, a short rest padded: the byte
+ * loop was a fifth of qsmqtt's instructions. */
+#ifdef __SSE2__
+static unsigned stop_mask(const unsigned char *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* signed: 0x80-0xff are below 0x20 too */
+	__m128i stop = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+				    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+						 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+	return (unsigned)_mm_movemask_epi8(stop);
+}
+
+static const unsigned char *plain_end(const unsigned char *p, const unsigned char *end)
+{
+	for (; p < end; p += 16) {
+		size_t left = (size_t)(end - p);
+		unsigned hits;
+		if (left >= 16) {
+			hits = stop_mask(p);
+		} else {
+			unsigned char pad[16];	/* padded with a plain byte */
+			memset(pad, 'a', sizeof pad);
+			memcpy(pad, p, left);
+			hits = stop_mask(pad);
+		}
+		if (hits)
+			return p + __builtin_ctz(hits);
+	}
+	return end;
+}
+#else
+static const unsigned char *plain_end(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+#endif
+
 void json_escape(struct buf *out, const char *s, size_t n)
 {
 	if (!n)		/* s may be an empty buf's NULL */
@@ -40,8 +84,7 @@ void json_escape(struct buf *out, const char *s, size_t n)
 	buf_reserve(out, n + 2);
 	while (p < end) {
 		const unsigned char *run = p;
-		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-			p++;
+		p = plain_end(p, end);
 		buf_add(out, run, (size_t)(p - run));
 		if (p == end)
 			break;
