@@ -563,19 +563,19 @@ static const char *name_taken(struct names *t, const char *name, size_t len)
 	return NULL;
 }
 
-/* The plain check, a byte at a time: for config words and templates, and the reference that
- * fuzz-line and t/0250 hold the scan's checks to. */
-static const char *check_attrs(const char *p, size_t n)
+/* The plain check, a byte at a time, leaving the names in *t: for config words and templates,
+ * tails not seen before, and the reference that fuzz-line and t/0250 hold the names kept in a
+ * struct tsv_tails to. */
+static const char *check_attrs(const char *p, size_t n, struct names *t)
 {
-	struct names t;
 	const char *why;
+	t->bloom = 0;
+	t->count = 0;
 	if (!p)
 		return NULL;
-	t.bloom = 0;
-	t.count = 0;
 	const char *s = p, *end = p + n;
 	for (;;) {
-		if ((why = name_start(&t, p, n, (size_t)(s - p))))
+		if ((why = name_start(t, p, n, (size_t)(s - p))))
 			return why;
 		const char *name = s;
 		s = name_end(s + 1, end);
@@ -584,7 +584,7 @@ static const char *check_attrs(const char *p, size_t n)
 			return "attribute without '='";
 		if (*s != '=' || len > TSV_ATTR_NAME_MAX)
 			return "bad attribute name";
-		if ((why = name_taken(&t, name, len)))
+		if ((why = name_taken(t, name, len)))
 			return why;
 		const char *value = ++s;
 		unsigned special = 0;
@@ -600,137 +600,8 @@ static const char *check_attrs(const char *p, size_t n)
 
 const char *tsv_check_attrs(const char *p, size_t n)
 {
-	return check_attrs(p, n);
-}
-
-/* ---- the attribute tail, checked in the scan's own pass ---- */
-
-/* Of 64 bytes of a tail (bit k for byte k): TABs, bytes a name may not hold (not [a-z0-9_]:
- * '=' among them), and the other bytes tsv escapes. */
-struct tail_masks {
-	uint64_t tab, nonname, special;
-};
-
-/* The same of the 16 bytes at s: block_masks's, and the bytes that are not [a-z0-9_]. */
-static inline void block_tail_masks(const char *s, unsigned *tab, unsigned *nonname,
-				    unsigned *special)
-{
-	block_masks(s, tab, special);
-#ifdef __SSE2__
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
-	/* Ranges by one signed compare after moving the range's start to -128; 0x80-0xff land
-	 * above both. */
-	__m128i lower = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - 'a'))),
-				       _mm_set1_epi8((char)(0x80 + 26)));
-	__m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
-				       _mm_set1_epi8((char)(0x80 + 10)));
-	__m128i name = _mm_or_si128(_mm_or_si128(lower, digit), _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
-	*nonname = ~(unsigned)_mm_movemask_epi8(name) & 0xffff;
-#else
-	*nonname = 0;
-	for (unsigned k = 0; k < 16; k++)
-		*nonname |= (unsigned)!name_char[(unsigned char)s[k]] << k;
-#endif
-}
-
-/* The masks of the tail's bytes base to base + 63 (bit k for s[base + k]; none past n). A
- * last block shorter than 16 is loaded as the 16 bytes that end the tail: a tail always has
- * the line's 16 columns and their TABs before it, so they are there to read. */
-static inline void word_masks(const char *s, size_t n, size_t base, struct tail_masks *m)
-{
-	m->tab = m->nonname = m->special = 0;
-	for (unsigned k = 0; k < 64 && base + k < n; k += 16) {
-		unsigned tab, nonname, special, drop = 0;
-		size_t left = n - base - k;
-		if (left >= 16) {
-			block_tail_masks(s + base + k, &tab, &nonname, &special);
-		} else {
-			drop = 16 - (unsigned)left;
-			block_tail_masks(s + n - 16, &tab, &nonname, &special);
-		}
-		m->tab |= (uint64_t)(tab >> drop) << k;
-		m->nonname |= (uint64_t)(nonname >> drop) << k;
-		m->special |= (uint64_t)(special >> drop) << k;
-	}
-}
-
-static void tail_keep(struct tsv_tail *pair, const struct names *t);
-
-/* check_attrs in the scan's pass, 64 bytes at a time: with a word's masks the end of a name
- * (its first byte not [a-z0-9_], which must be '=') and of a value (its TAB) are each a
- * count of trailing zeros, not a loop and a memchr. Returns the tail's fields (TABs + 1); bit
- * NFIELDS of *escaped tells whether it holds a byte to escape besides its TABs. */
-static size_t scan_attrs(const char *s, size_t n, unsigned *escaped, const char **why,
-			 struct tsv_tail *pair)
-{
 	struct names t;
-	size_t field = 0, fields = 1;	/* where the name or value being read starts */
-	int in_value = 0;
-	uint64_t special = 0;	/* not 0 when the value holds a byte to escape */
-	t.bloom = 0;
-	t.count = 0;
-	if ((*why = name_start(&t, s, n, 0)))
-		goto fail;
-	for (size_t base = 0; base < n; base += 64) {
-		struct tail_masks m;
-		word_masks(s, n, base, &m);
-		unsigned at = field > base ? (unsigned)(field - base) : 0;
-		while (at < 64) {
-			uint64_t from = ~0ull << at;
-			if (!in_value) {
-				uint64_t hit = m.nonname & from;
-				if (!hit)
-					break;
-				size_t eq = base + (unsigned)__builtin_ctzll(hit);
-				if (s[eq] != '=') {
-					*why = s[eq] == '\t' ? "attribute without '='" : "bad attribute name";
-					goto fail;
-				}
-				if (eq - field > TSV_ATTR_NAME_MAX) {
-					*why = "bad attribute name";
-					goto fail;
-				}
-				if ((*why = name_taken(&t, s + field, eq - field)))
-					goto fail;
-				in_value = 1;
-				field = eq + 1;
-			} else {
-				uint64_t hit = m.tab & from;
-				special |= m.special & from & (hit ? (hit & -hit) - 1 : ~0ull);
-				if (!hit)
-					break;
-				size_t tab = base + (unsigned)__builtin_ctzll(hit);
-				if (special) {
-					if (tsv_check(s + field, tab - field, NULL) < 0)
-						goto bad_value;
-					*escaped |= 1u << NFIELDS;
-					special = 0;
-				}
-				fields++;
-				in_value = 0;
-				field = tab + 1;
-				if ((*why = name_start(&t, s, n, field)))
-					goto fail;
-			}
-			at = (unsigned)(field - base);
-		}
-	}
-	if (!in_value) {
-		*why = "attribute without '='";
-		goto fail;
-	}
-	if (special) {
-		if (tsv_check(s + field, n - field, NULL) < 0)
-			goto bad_value;
-		*escaped |= 1u << NFIELDS;
-	}
-	if (pair)
-		tail_keep(pair, &t);
-	return fields;
-bad_value:
-	*why = "malformed escape or control byte in an attribute";
-fail:
-	return count_tabs(s, n, escaped) + 1;
+	return check_attrs(p, n, &t);
 }
 
 /* ---- tails seen before ---- */
@@ -855,7 +726,8 @@ static void tail_keep(struct tsv_tail *pair, const struct names *t)
 	pair->count = (unsigned char)t->count;
 }
 
-/* The tail checked: by a slot when its names are those kept there, else whole (and then kept). */
+/* The tail checked: by a slot when its names are those kept there, else by the plain check
+ * (and then kept). */
 static size_t scan_tail(const char *s, size_t n, unsigned *escaped, struct tsv_tails *tails,
 			const char **why)
 {
@@ -872,7 +744,13 @@ static size_t scan_tail(const char *s, size_t n, unsigned *escaped, struct tsv_t
 			}
 		}
 	}
-	return scan_attrs(s, n, escaped, why, pair);
+	/* rare once a source's first tail is kept; long tails (script logs) cost a sink far more
+	 * to deliver than to check */
+	struct names t;
+	*why = check_attrs(s, n, &t);
+	if (!*why && pair)
+		tail_keep(pair, &t);
+	return count_tabs(s, n, escaped) + 1;
 }
 
 /* A field at a time, with the memchr that finds its end: for a name that is first (a user
