@@ -40,7 +40,7 @@ ok "the first datagram starts qspipe" wait_for 20 udpcat_up
 u=$(stage_pids "$act" udpcat)
 like "$(tr '\0' ' ' <"/proc/$u/cmdline")" "udpcat -c $T/qspipe.ini -f 3 \$" "udpcat takes the passed socket, none of the config's ports"
 printf '%s' "$sample" >"/dev/udp/127.0.0.1/$p"
-sleep 0.5
+wait_for 20 udp_queue_empty "$p"	# udpcat has read both: it is past its start, TERM drains
 kill -TERM "$act"
 wait_for 20 gone "$act"
 like "$(grep '^udpcat: ' "$T/act.err")" '^udpcat: 2 datagrams, ' "the datagram that woke it and the next are both read"

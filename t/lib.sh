@@ -163,12 +163,19 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # udp_bound PORT: a UDP socket is bound to the port (any address).
 udp_bound() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
 
+# udp_queue_empty PORT: the UDP socket bound to PORT holds no datagram (a reader took them all).
+udp_queue_empty() { [ "$(ss -Hlun "sport = :$1" 2>/dev/null | awk '{ print $2; exit }')" = 0 ]; }
+
 # stage_pids PARENT NAME: the NAME processes PARENT (scripts/qspipe) runs as pipeline stages,
-# not the config checks it runs first under the same name (QSPIPE_CONF_CHECK in their environment).
+# not the config checks it runs first under the same name (QSPIPE_CONF_CHECK in their
+# environment). A check that is exiting has let its memory go before it becomes a zombie, and
+# its environment then reads as empty (a zombie's cannot be read at all). Under the sanitizers
+# that takes long enough to be seen: taken for a stage, it made t/0690 go on before udpcat ran.
 stage_pids() {
 	local p env
 	for p in $(pgrep -P "$1" -x "$2"); do
-		env=$({ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null) || continue	# gone meanwhile
+		env=$({ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null) || continue	# gone, or a zombie
+		[ -n "$env" ] || continue	# exiting
 		case $env in *QSPIPE_CONF_CHECK=*) ;; *) echo "$p" ;; esac
 	done
 }
