@@ -536,56 +536,37 @@ struct names {
 	size_t count;
 };
 
-/* NULL when a field may start at s[at]: room for one more attribute, and a name's first
- * byte [a-z] there. */
-static const char *name_start(const struct names *t, const char *s, size_t n, size_t at)
-{
-	if (t->count == TSV_ATTRS_MAX)
-		return "more than 64 attributes";
-	if (at == n || name_char[(unsigned char)s[at]] != 2)
-		return "bad attribute name";
-	return NULL;
-}
-
-/* NULL when the name (its bytes checked, '=' after it) is neither a column's nor taken by an
- * earlier attribute of the line; then it is taken. */
-static const char *name_taken(struct names *t, const char *name, size_t len)
-{
-	if (column_name(name, len))
-		return "attribute named as a column";
-	uint64_t bit = name_bit(name, len);
-	if (t->bloom & bit)
-		for (size_t i = 0; i < t->count; i++)
-			if (t->seen[i].n == len && !memcmp(t->seen[i].p, name, len))
-				return "duplicate attribute";
-	t->bloom |= bit;
-	t->seen[t->count++] = (struct slice){ name, len };
-	return NULL;
-}
-
 /* The plain check, a byte at a time, leaving the names in *t: for config words and templates,
  * tails not seen before, and the reference that fuzz-line and t/0250 hold the names kept in a
  * struct tsv_tails to. */
 static const char *check_attrs(const char *p, size_t n, struct names *t)
 {
-	const char *why;
 	t->bloom = 0;
 	t->count = 0;
 	if (!p)
 		return NULL;
 	const char *s = p, *end = p + n;
 	for (;;) {
-		if ((why = name_start(t, p, n, (size_t)(s - p))))
-			return why;
+		if (t->count == TSV_ATTRS_MAX)
+			return "more than 64 attributes";
 		const char *name = s;
+		if (s == end || name_char[(unsigned char)*s] != 2)
+			return "bad attribute name";
 		s = name_end(s + 1, end);
 		size_t len = (size_t)(s - name);
 		if (s == end || *s == '\t')
 			return "attribute without '='";
 		if (*s != '=' || len > TSV_ATTR_NAME_MAX)
 			return "bad attribute name";
-		if ((why = name_taken(t, name, len)))
-			return why;
+		if (column_name(name, len))
+			return "attribute named as a column";
+		uint64_t bit = name_bit(name, len);
+		if (t->bloom & bit)
+			for (size_t i = 0; i < t->count; i++)
+				if (t->seen[i].n == len && !memcmp(t->seen[i].p, name, len))
+					return "duplicate attribute";
+		t->bloom |= bit;
+		t->seen[t->count++] = (struct slice){ name, len };
 		const char *value = ++s;
 		unsigned special = 0;
 		for (; s < end && *s != '\t'; s++)
