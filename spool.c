@@ -439,8 +439,9 @@ static void seg_recover(struct spool *sp, struct spool_seg *g, struct buf *b,
 		warnx("spool %s/%s: offset %zu: last record cut short (a crash while writing it): "
 		      "dropped, %zu bytes", sp->conf.dir, c.name, end, b->n - end);
 		sp->conf.damaged(sp->conf.ctx, c.name, (off_t)end, b->p + end, b->n - end, 1);
+		/* counted as damage only if a segment follows (below): at the end of the newest
+		 * it is the normal trace of a crash, its event still in a held input pipe */
 		g->torn = 1;
-		c.damaged++;
 	}
 	*damaged += c.damaged;
 	g->bytes = (off_t)b->n;
@@ -455,10 +456,10 @@ static void seg_recover(struct spool *sp, struct spool_seg *g, struct buf *b,
 		warnx("spool %s/%s: offset %jd: %" PRIu64 " records missing at its end (cut short; "
 		      "the next segment starts at record %" PRIu64 "): lost", sp->conf.dir, pname,
 		      (intmax_t)prev->bytes, missing, first);
-		missing -= (uint64_t)prev->torn;	/* counted already */
+		*damaged += missing;	/* the torn record among them */
+		missing -= (uint64_t)prev->torn;	/* in the dead-letter file already */
 		if (missing)
 			sp->conf.damaged(sp->conf.ctx, pname, prev->bytes, NULL, 0, missing);
-		*damaged += missing;
 	}
 }
 

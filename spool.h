@@ -13,7 +13,8 @@
  *   never handed back: each damaged stretch is reported on stderr with its file, offset, size
  *   and how many records it held, and its raw bytes go to the damage hook (the dead-letter
  *   file). A torn record at the end of the newest segment (a crash mid-write) is the normal
- *   case and is dropped with a note. Segments of the previous format (NNNN.ev lines with
+ *   case and is dropped with a note (its bytes to the damage hook too, but it is not in the
+ *   count of damaged records said at start). Segments of the previous format (NNNN.ev lines with
  *   NNNN.ack line numbers) are read once and rewritten as records (migration).
  * - A full disk is not fatal. spool_flush returns -1 (ENOSPC and other write errors) with the
  *   segment cut back to its last whole record; the caller takes the unwritten events back
